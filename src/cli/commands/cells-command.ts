@@ -1,0 +1,23 @@
+import type { Command } from "commander";
+import { collect, select, type MatrixOptions } from "../context.ts";
+
+export function registerCellsCommand(program: Command): void {
+  program
+    .command("cells")
+    .description("list the cells (platform x base x host) and suites that a run with these filters covers")
+    .option("--matrix <file>", "matrix file")
+    .option("--platform <id>", "only these platforms", collect)
+    .option("--python <version>", "only these bases, by Python version or base id", collect)
+    .option("--host <id>", "only these hosts", collect)
+    .option("--suite <name>", "only these suites", collect)
+    .option("--json", "print JSON")
+    .action((opts: MatrixOptions & { json?: boolean }) => {
+      const { cells, matrix } = select(opts);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ cells: cells.map((c) => ({ id: c.id, platform: c.platform.id, base: c.base.id, python: c.base.python, host: c.host.id })), suites: matrix.suites }, null, 2)}\n`);
+        return;
+      }
+      for (const c of cells) process.stdout.write(`${c.id}  (python ${c.base.python})\n`);
+      process.stdout.write(`suites: ${matrix.suites.join(", ")}\n`);
+    });
+}

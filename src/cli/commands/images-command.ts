@@ -1,0 +1,98 @@
+import type { Command } from "commander";
+import { ImageService, defaultHostSettings, type ImageTarget } from "../../images/image-service.ts";
+import { runLabels } from "../../run/run-identity.ts";
+import { collect, enginesFor, progress, select, type MatrixOptions } from "../context.ts";
+import type { Selection } from "../context.ts";
+
+/** Every base and host image the selected cells need, per engine. */
+export function plannedImages(selection: Selection): Array<{ service: ImageService; targets: ImageTarget[] }> {
+  return enginesFor(selection.matrix).map(({ platforms, engine }) => {
+    const service = new ImageService(engine, selection.root);
+    const targets: ImageTarget[] = [];
+    for (const cell of selection.cells.filter((c) => platforms.includes(c.platform.id))) {
+      const base = service.baseTarget(cell.base.image, cell.platform.id);
+      const host = service.hostTarget(cell.host.id, cell.host.path, base, defaultHostSettings(`${selection.root}/${cell.host.path}`));
+      targets.push(base, host);
+    }
+    return { service, targets: dedupe(targets) };
+  });
+}
+
+function dedupe(targets: ImageTarget[]): ImageTarget[] {
+  return [...new Map(targets.map((t) => [t.tag, t])).values()];
+}
+
+/** Builds what is missing; prints one line per image. Returns the number built. */
+export async function buildImages(selection: Selection, options: { force?: boolean; concurrency?: number }): Promise<number> {
+  let built = 0;
+  for (const { service, targets } of plannedImages(selection)) {
+    const results = await service.ensure(targets, { force: options.force, concurrency: options.concurrency, progress: (t, line) => progress(`${t}: ${line}`), runLabels: runLabels() });
+    for (const t of targets) {
+      const r = results.get(t.tag);
+      if (r?.status === "built") built += 1;
+      progress(`${r?.status === "built" ? "built     " : "up to date"} ${t.tag}`);
+    }
+  }
+  return built;
+}
+
+function matrixOptions(cmd: Command): Command {
+  return cmd
+    .option("--matrix <file>", "matrix file", undefined)
+    .option("--platform <id>", "only these platforms (repeatable or comma-separated)", collect)
+    .option("--python <version>", "only these bases, by Python version or base id", collect)
+    .option("--host <id>", "only these hosts", collect);
+}
+
+export function registerImagesCommand(program: Command): void {
+  const images = program.command("images").description("build, list and prune the base and host images of the matrix");
+
+  matrixOptions(images.command("build"))
+    .description("build every image the matrix needs that the engine does not hold yet (content-hashed tags: an unchanged recipe is never rebuilt)")
+    .option("--force", "rebuild even when an image with the same content hash exists")
+    .option("--concurrency <n>", "images built at once", (v) => Number.parseInt(v, 10), 2)
+    .action(async (opts: MatrixOptions & { force?: boolean; concurrency: number }) => {
+      const selection = select(opts);
+      const built = await buildImages(selection, opts);
+      progress(built === 0 ? "every image is up to date" : `${built} image(s) built`);
+    });
+
+  matrixOptions(images.command("list"))
+    .description("list distcheck's images in the engine and whether the current matrix still wants them")
+    .option("--json", "print JSON")
+    .action(async (opts: MatrixOptions & { json?: boolean }) => {
+      const selection = select(opts);
+      const rows: Array<{ tag: string; kind: string; platform: string; sizeMiB: number; wanted: boolean }> = [];
+      for (const { service, targets } of plannedImages(selection)) {
+        const wanted = new Set(targets.map((t) => t.tag));
+        for (const image of await service.list()) {
+          const tag = image.tags[0] ?? image.id;
+          rows.push({ tag, kind: image.labels["dev.distcheck.image"] ?? "?", platform: image.labels["dev.distcheck.platform"] ?? "?", sizeMiB: Math.round(image.sizeBytes / 1024 ** 2), wanted: wanted.has(tag) });
+        }
+        for (const t of targets) if (!rows.some((r) => r.tag === t.tag)) rows.push({ tag: t.tag, kind: t.kind, platform: t.platform.id, sizeMiB: 0, wanted: true });
+      }
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      for (const r of rows) {
+        const state = r.sizeMiB === 0 && r.wanted ? "missing " : r.wanted ? "current " : "stale   ";
+        process.stdout.write(`${state} ${r.kind.padEnd(5)} ${r.platform.padEnd(14)} ${String(r.sizeMiB).padStart(5)} MiB  ${r.tag}\n`);
+      }
+    });
+
+  matrixOptions(images.command("prune"))
+    .description("remove distcheck images the current matrix no longer wants (stale content hashes)")
+    .option("--all", "remove every distcheck image, wanted or not")
+    .action(async (opts: MatrixOptions & { all?: boolean }) => {
+      const selection = select(opts);
+      let count = 0;
+      for (const { service, targets } of plannedImages(selection)) {
+        for (const tag of await service.prune(targets, { all: opts.all })) {
+          progress(`removed ${tag}`);
+          count += 1;
+        }
+      }
+      progress(`${count} image(s) removed`);
+    });
+}

@@ -1,0 +1,60 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { DockerEngine, resolveEndpoint } from "../engine/docker-engine.ts";
+import type { ContainerEngine } from "../engine/container-engine.ts";
+import { expandCells, filterMatrix, loadMatrix } from "../matrix/matrix-loader.ts";
+import type { Cell, Matrix, MatrixFilter } from "../matrix/matrix.ts";
+import type { PlatformId } from "../platform/platforms.ts";
+
+/** The distcheck package root (where the default matrix, images/ and hosts/ live). */
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** The project root: the current folder when it has a matrix.json, else the package root. */
+export function projectRoot(cwd = process.cwd()): string {
+  return existsSync(path.join(cwd, "matrix.json")) ? cwd : PACKAGE_ROOT;
+}
+
+export interface MatrixOptions {
+  matrix?: string;
+  platform?: string[];
+  python?: string[];
+  suite?: string[];
+  host?: string[];
+}
+
+export interface Selection {
+  root: string;
+  matrixFile: string;
+  matrix: Matrix;
+  cells: Cell[];
+}
+
+export function select(options: MatrixOptions): Selection {
+  const root = projectRoot();
+  const matrixFile = path.resolve(options.matrix ?? path.join(root, "matrix.json"));
+  const filter: MatrixFilter = { platform: options.platform, python: options.python, suite: options.suite, host: options.host };
+  const matrix = filterMatrix(loadMatrix(matrixFile, root), filter);
+  return { root, matrixFile, matrix, cells: expandCells(matrix) };
+}
+
+/** One engine per distinct endpoint, with the platforms it serves. */
+export function enginesFor(matrix: Matrix): Array<{ platforms: PlatformId[]; engine: ContainerEngine }> {
+  const byEndpoint = new Map<string, PlatformId[]>();
+  for (const p of matrix.platforms) {
+    const endpoint = resolveEndpoint(p.engine);
+    byEndpoint.set(endpoint, [...(byEndpoint.get(endpoint) ?? []), p.id]);
+  }
+  return [...byEndpoint].map(([endpoint, platforms]) => ({ platforms, engine: new DockerEngine(endpoint) }));
+}
+
+/** Collects a repeatable or comma-separated option into a list. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(",").map((v) => v.trim()).filter(Boolean)];
+}
+
+const started = performance.now();
+/** A progress line on stderr, stamped with seconds since the command started. */
+export function progress(line: string): void {
+  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
+}

@@ -1,0 +1,45 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { Command, CommanderError } from "commander";
+import { isDistcheckError } from "../errors/distcheck-error.ts";
+import { PACKAGE_ROOT } from "./context.ts";
+import { registerCellsCommand } from "./commands/cells-command.ts";
+import { registerDoctorCommand } from "./commands/doctor-command.ts";
+import { registerImagesCommand } from "./commands/images-command.ts";
+import { registerRunCommand, EXIT } from "./commands/run-command.ts";
+import { registerFixturesCommandIfPresent } from "./commands/optional-commands.ts";
+
+function version(): string {
+  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command("distcheck")
+    .description("Distribution conformance harness for extension hosts: installs third-party wheels and archives in clean linux-x86_64 and linux-aarch64 containers and checks the contract clause by clause.")
+    .version(version())
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerDoctorCommand(program);
+  registerImagesCommand(program);
+  registerCellsCommand(program);
+  registerRunCommand(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. Only here are errors turned into text. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  await registerFixturesCommandIfPresent(program);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT.input;
+    if (isDistcheckError(error)) {
+      process.stderr.write(`distcheck: error [${error.code}]: ${error.message}\n`);
+      return error.category === "input" ? EXIT.input : error.category === "infrastructure" ? EXIT.infrastructure : EXIT.failed;
+    }
+    process.stderr.write(`distcheck: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.failed;
+  }
+}

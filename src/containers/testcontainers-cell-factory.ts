@@ -1,0 +1,119 @@
+import { GenericContainer, type StartedTestContainer } from "testcontainers";
+import { ContainerError } from "../errors/distcheck-error.ts";
+import type { Cell } from "../matrix/matrix.ts";
+import { runLabels } from "../run/run-identity.ts";
+import type { CellContainerFactory, CellContainerOptions, ExecOptions, ExecResult, FileToPut, StartedCellContainer, StoppedCellContainer } from "./cell-container.ts";
+
+// The ryuk reaper image cannot be pulled here (no registry); distcheck sweeps by label instead.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
+
+/** GenericContainer with the host settings testcontainers has no builder for. */
+class CellGenericContainer extends GenericContainer {
+  withPidsLimit(limit: number): this {
+    this.hostConfig.PidsLimit = limit;
+    return this;
+  }
+
+  /** docker-init as pid 1: reaps the zombies that extension processes leave. */
+  withInit(): this {
+    this.hostConfig.Init = true;
+    return this;
+  }
+}
+
+class StartedTestcontainersCell implements StartedCellContainer {
+  constructor(
+    readonly cell: Cell,
+    private readonly container: StartedTestContainer,
+    readonly machine: string,
+  ) {}
+
+  get id(): string {
+    return this.container.getId();
+  }
+
+  async exec(command: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const started = performance.now();
+    const result = await this.container.exec(command, {
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.workingDir ? { workingDir: options.workingDir } : {}),
+      ...(options.user ? { user: options.user } : {}),
+    });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, ms: performance.now() - started };
+  }
+
+  async putFiles(files: FileToPut[]): Promise<void> {
+    await this.container.copyContentToContainer(files.map((f) => ({ content: f.content, target: f.target, mode: f.mode ?? 0o644 })));
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    const stream = await this.container.copyArchiveFromContainer(path);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+    return firstFileOfTar(Buffer.concat(chunks), path);
+  }
+
+  async stop(): Promise<StoppedCellContainer> {
+    await this.container.stop({ remove: true, removeVolumes: true, timeout: 0 });
+    return { id: this.id };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** The body of the first regular file in a tar (what the engine returns for one file). */
+function firstFileOfTar(tar: Buffer, path: string): Buffer {
+  if (tar.length < 512) throw new ContainerError("container_file_missing", `No file at ${path} in the container`);
+  const size = parseInt(tar.subarray(124, 136).toString("ascii").replace(/\0.*$/, "").trim() || "0", 8);
+  const type = String.fromCharCode(tar[156] ?? 48);
+  if (type === "x" || type === "L") {
+    // PAX or GNU long-name header first: skip it and its body.
+    const skip = 512 + Math.ceil(size / 512) * 512;
+    return firstFileOfTar(tar.subarray(skip), path);
+  }
+  if (type !== "0" && type !== "\0") throw new ContainerError("container_file_missing", `${path} in the container is not a regular file (tar type ${JSON.stringify(type)})`);
+  return tar.subarray(512, 512 + size);
+}
+
+/**
+ * Starts one clean container per cell through testcontainers: the cell's platform, no network
+ * unless asked, memory and pids limits, the run's labels, docker-init as pid 1. After start the
+ * architecture is verified, because testcontainers' image cache ignores it.
+ */
+export class TestcontainersCellFactory implements CellContainerFactory {
+  async start(cell: Cell, options: CellContainerOptions): Promise<StartedCellContainer> {
+    const container = new CellGenericContainer(options.image)
+      .withPlatform(cell.platform.info.docker)
+      .withPullPolicy({ shouldPull: () => false })
+      .withLabels({ ...runLabels(), "dev.distcheck.cell": cell.id, ...options.labels })
+      .withCommand(options.command ?? ["sleep", "infinity"])
+      .withResourcesQuota({ memory: cell.platform.memoryMiB / 1024 })
+      .withPidsLimit(cell.platform.pidsLimit)
+      .withInit()
+      .withEnvironment({ PIP_DISABLE_PIP_VERSION_CHECK: "1", PIP_NO_INPUT: "1", PIP_ROOT_USER_ACTION: "ignore", ...options.env });
+    if (options.network) container.withNetworkMode(options.network.name).withNetworkAliases(...(options.network.aliases ?? []));
+    else container.withNetworkMode("none");
+    if (options.files?.length) {
+      container.withCopyContentToContainer(options.files.map((f) => ({ content: f.content, target: f.target, mode: f.mode ?? 0o644 })));
+    }
+    let started: StartedTestContainer;
+    try {
+      started = await container.start();
+    } catch (cause) {
+      throw new ContainerError("container_start_failed", `Could not start ${options.image} for cell ${cell.id}: ${(cause as Error).message}. Run \`npx distcheck images build\` and \`npx distcheck doctor\`.`, { cause });
+    }
+    const uname = await started.exec(["uname", "-m"]);
+    const machine = uname.stdout.trim();
+    if (uname.exitCode !== 0 || machine !== cell.platform.info.uname) {
+      await started.stop({ remove: true, timeout: 0 }).catch(() => undefined);
+      throw new ContainerError(
+        "architecture_mismatch",
+        `Cell ${cell.id}: the container of ${options.image} reports machine ${JSON.stringify(machine || uname.stderr.trim())}, expected ${cell.platform.info.uname}. ` +
+          (cell.platform.info.uname === "aarch64" ? "Check that qemu-aarch64 binfmt is enabled (`npx distcheck doctor`) and that the image was built for arm64." : "The image was built for another architecture; rebuild it with `npx distcheck images build --force`."),
+      );
+    }
+    return new StartedTestcontainersCell(cell, started, machine);
+  }
+}

@@ -1,0 +1,148 @@
+import path from "node:path";
+import pLimit from "p-limit";
+import type { ContainerEngine, EngineImage } from "../engine/container-engine.ts";
+import { platformInfo, type PlatformId, type PlatformInfo } from "../platform/platforms.ts";
+import { LABELS } from "../run/run-identity.ts";
+import { DebootstrapImageBuilder } from "./debootstrap-image-builder.ts";
+import { buildHostImage, hostImageTag, readHostPyprojectVersion, type HostBuildSettings } from "./host-image-builder.ts";
+import type { ImageBuilder, ProgressSink } from "./image-builder.ts";
+import { baseImageTag, loadRecipe, recipeHash, type ImageRecipe } from "./image-recipe.ts";
+import { RegistryImageBuilder } from "./registry-image-builder.ts";
+
+export const IMAGE_LABELS = {
+  kind: "dev.distcheck.image",
+  recipe: "dev.distcheck.recipe",
+  host: "dev.distcheck.host",
+  platform: "dev.distcheck.platform",
+  hash: "dev.distcheck.hash",
+} as const;
+
+/** A base image wanted by a run. */
+export interface BaseImageTarget {
+  kind: "base";
+  recipe: ImageRecipe;
+  platform: PlatformInfo;
+  tag: string;
+}
+
+/** A host layer wanted by a run, on top of a base image. */
+export interface HostImageTarget {
+  kind: "host";
+  hostId: string;
+  hostDir: string;
+  base: BaseImageTarget;
+  platform: PlatformInfo;
+  settings: HostBuildSettings;
+  tag: string;
+}
+
+export type ImageTarget = BaseImageTarget | HostImageTarget;
+
+export interface ImageBuildResult {
+  tag: string;
+  status: "up-to-date" | "built";
+  ms: number;
+}
+
+function label(target: ImageTarget): string {
+  return target.kind === "base" ? `${target.recipe.name}/${target.platform.id}` : `${target.hostId}@${target.base.recipe.name}/${target.platform.id}${target.settings.mutant ? ` mutant=${target.settings.mutant}` : ""}`;
+}
+
+/** Plans, builds (only what is missing), lists and prunes distcheck's images in one engine. */
+export class ImageService {
+  private readonly builders: Record<ImageRecipe["kind"], ImageBuilder>;
+
+  constructor(private readonly engine: ContainerEngine, private readonly root: string, builders?: Partial<Record<ImageRecipe["kind"], ImageBuilder>>) {
+    this.builders = { debootstrap: new DebootstrapImageBuilder(engine), registry: new RegistryImageBuilder(engine), ...builders };
+  }
+
+  baseTarget(recipeName: string, platform: PlatformId): BaseImageTarget {
+    const recipe = loadRecipe(path.join(this.root, "images"), recipeName);
+    return { kind: "base", recipe, platform: platformInfo(platform), tag: baseImageTag(recipe, platform) };
+  }
+
+  hostTarget(hostId: string, hostPath: string, base: BaseImageTarget, settings: HostBuildSettings = {}): HostImageTarget {
+    const hostDir = path.resolve(this.root, hostPath);
+    return { kind: "host", hostId, hostDir, base, platform: base.platform, settings, tag: hostImageTag(hostId, hostDir, base.tag, base.platform, settings) };
+  }
+
+  /** Builds every target that the engine does not hold yet; a base is built before its hosts. */
+  async ensure(targets: ImageTarget[], options: { force?: boolean; concurrency?: number; progress: (target: string, line: string) => void; runLabels: Record<string, string> }): Promise<Map<string, ImageBuildResult>> {
+    const results = new Map<string, ImageBuildResult>();
+    const inflight = new Map<string, Promise<ImageBuildResult>>();
+    const limit = pLimit(options.concurrency ?? 2);
+    const one = (target: ImageTarget): Promise<ImageBuildResult> => {
+      const existing = inflight.get(target.tag);
+      if (existing) return existing;
+      const task = (async () => {
+        if (target.kind === "host") await one(target.base);
+        return limit(() => this.buildOne(target, options));
+      })();
+      inflight.set(target.tag, task);
+      return task;
+    };
+    await Promise.all(targets.map(async (t) => results.set(t.tag, await one(t))));
+    for (const [tag, p] of inflight) if (!results.has(tag)) results.set(tag, await p);
+    return results;
+  }
+
+  private async buildOne(target: ImageTarget, options: { force?: boolean; progress: (target: string, line: string) => void; runLabels: Record<string, string> }): Promise<ImageBuildResult> {
+    const started = Date.now();
+    const name = label(target);
+    const progress: ProgressSink = (line) => options.progress(name, line);
+    const existing = await this.engine.inspectImage(target.tag);
+    if (existing && !options.force) return { tag: target.tag, status: "up-to-date", ms: Date.now() - started };
+    if (existing) await this.engine.removeImage(target.tag);
+    const labels = { [LABELS.managed]: "true", [IMAGE_LABELS.platform]: target.platform.id };
+    if (target.kind === "base") {
+      progress(`building ${target.tag}`);
+      await this.builders[target.recipe.kind].build({
+        recipe: target.recipe,
+        platform: target.platform,
+        tag: target.tag,
+        labels: { ...labels, [IMAGE_LABELS.kind]: "base", [IMAGE_LABELS.recipe]: target.recipe.name, [IMAGE_LABELS.hash]: recipeHash(target.recipe, target.platform.id) },
+        progress,
+      });
+    } else {
+      progress(`building ${target.tag}`);
+      await buildHostImage({
+        engine: this.engine,
+        hostId: target.hostId,
+        hostDir: target.hostDir,
+        baseTag: target.base.tag,
+        platform: target.platform,
+        settings: target.settings,
+        tag: target.tag,
+        labels: { ...labels, [IMAGE_LABELS.kind]: "host", [IMAGE_LABELS.host]: target.hostId, [IMAGE_LABELS.recipe]: target.base.recipe.name },
+        runLabels: options.runLabels,
+        progress,
+      });
+    }
+    const ms = Date.now() - started;
+    progress(`built in ${(ms / 1000).toFixed(1)} s`);
+    return { tag: target.tag, status: "built", ms };
+  }
+
+  async list(): Promise<EngineImage[]> {
+    return this.engine.listImages(`${IMAGE_LABELS.kind}`);
+  }
+
+  /** Removes distcheck images that no current target names (stale hashes), or all with `all`. */
+  async prune(keep: ImageTarget[], options: { all?: boolean } = {}): Promise<string[]> {
+    const wanted = new Set(keep.map((t) => t.tag));
+    const removed: string[] = [];
+    // Hosts first: a base cannot be removed while a host layer sits on it.
+    const images = (await this.list()).sort((a, b) => (a.labels[IMAGE_LABELS.kind] === "host" ? -1 : 0) - (b.labels[IMAGE_LABELS.kind] === "host" ? -1 : 0));
+    for (const image of images) {
+      if (!options.all && image.tags.some((t) => wanted.has(t))) continue;
+      await this.engine.removeImage(image.id);
+      removed.push(image.tags[0] ?? image.id);
+    }
+    return removed;
+  }
+}
+
+/** Default host build settings: the pyproject's version unless the caller sets one. */
+export function defaultHostSettings(hostDir: string, settings: HostBuildSettings = {}): HostBuildSettings {
+  return { ...settings, coreVersion: settings.coreVersion ?? readHostPyprojectVersion(hostDir) };
+}

@@ -1,0 +1,37 @@
+/** The platforms distcheck can run cells on, and how each is named by Docker, Debian and uname. */
+export const PLATFORM_IDS = ["linux-x86_64", "linux-aarch64"] as const;
+export type PlatformId = (typeof PLATFORM_IDS)[number];
+
+export interface PlatformInfo {
+  id: PlatformId;
+  /** Docker's platform string, as in `--platform`. */
+  docker: string;
+  /** Docker's `architecture` field of an image config. */
+  dockerArch: "amd64" | "arm64";
+  /** Debian's architecture name, as debootstrap wants it. */
+  debianArch: "amd64" | "arm64";
+  /** What `uname -m` prints inside a container of this platform. */
+  uname: "x86_64" | "aarch64";
+  /** The binfmt_misc entry that runs this platform's binaries on another one. */
+  binfmt: string;
+}
+
+const PLATFORMS: Record<PlatformId, PlatformInfo> = {
+  "linux-x86_64": { id: "linux-x86_64", docker: "linux/amd64", dockerArch: "amd64", debianArch: "amd64", uname: "x86_64", binfmt: "qemu-x86_64" },
+  "linux-aarch64": { id: "linux-aarch64", docker: "linux/arm64", dockerArch: "arm64", debianArch: "arm64", uname: "aarch64", binfmt: "qemu-aarch64" },
+};
+
+export function isPlatformId(value: string): value is PlatformId {
+  return (PLATFORM_IDS as readonly string[]).includes(value);
+}
+
+export function platformInfo(id: PlatformId): PlatformInfo {
+  return PLATFORMS[id];
+}
+
+/** The platform of the machine this process runs on, or undefined when distcheck has no name for it. */
+export function nativePlatform(arch: string = process.arch): PlatformId | undefined {
+  if (arch === "x64") return "linux-x86_64";
+  if (arch === "arm64") return "linux-aarch64";
+  return undefined;
+}

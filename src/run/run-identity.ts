@@ -1,0 +1,53 @@
+import { randomBytes } from "node:crypto";
+import os from "node:os";
+
+/** Label keys on everything distcheck creates in an engine. */
+export const LABELS = {
+  /** Present on every container, network and image distcheck creates. */
+  managed: "dev.distcheck.managed",
+  /** The run that created a container or network. */
+  run: "dev.distcheck.run",
+  /** The pid of the process that owns the run; when it is gone, the run is dead. */
+  ownerPid: "dev.distcheck.owner-pid",
+  /** The machine of that process (pids mean nothing across machines sharing an engine). */
+  ownerHost: "dev.distcheck.owner-host",
+} as const;
+
+/** Who a run is: its id, and the process whose death makes it sweepable. */
+export interface RunIdentity {
+  runId: string;
+  ownerPid: number;
+  ownerHost: string;
+}
+
+function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return `${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * The current run, shared by the CLI and the vitest processes it starts through the environment
+ * (`DISTCHECK_RUN_ID`, `DISTCHECK_OWNER_PID`). A process started without them owns a new run.
+ */
+export function currentRun(env: NodeJS.ProcessEnv = process.env): RunIdentity {
+  if (!env.DISTCHECK_RUN_ID) {
+    env.DISTCHECK_RUN_ID = newRunId();
+    env.DISTCHECK_OWNER_PID = String(process.pid);
+  }
+  return { runId: env.DISTCHECK_RUN_ID, ownerPid: Number(env.DISTCHECK_OWNER_PID ?? process.pid), ownerHost: os.hostname() };
+}
+
+export function runLabels(run: RunIdentity = currentRun()): Record<string, string> {
+  return { [LABELS.managed]: "true", [LABELS.run]: run.runId, [LABELS.ownerPid]: String(run.ownerPid), [LABELS.ownerHost]: run.ownerHost };
+}
+
+/** True when `pid` names a live process on this machine. */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
