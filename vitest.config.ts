@@ -7,8 +7,19 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["src/**/*.test.ts"],
+          exclude: ["src/**/*.container.test.ts", "**/node_modules/**"],
           environment: "node",
           testTimeout: 10_000,
+        },
+      },
+      {
+        // The harness's own behaviour against a real engine (cleanup, images): needs Docker.
+        test: {
+          name: "harness",
+          include: ["src/**/*.container.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          fileParallelism: false,
         },
       },
       {
@@ -20,6 +31,7 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 600_000,
           globalSetup: ["suites/support/global-setup.ts"],
+          setupFiles: ["suites/support/worker-setup.ts"],
           // Cells run in parallel inside a file (describe.concurrent); files share the engine.
           fileParallelism: false,
         },

@@ -14,6 +14,8 @@ command -v dockerd >/dev/null || need+=(docker.io)
 [ -e /usr/bin/qemu-aarch64-static ] || need+=(qemu-user-static)
 command -v update-binfmts >/dev/null || need+=(binfmt-support)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+# The reference host's unit tests run with Debian's python3 and packaging, like the images.
+/usr/bin/python3 -c "import packaging" 2>/dev/null || need+=(python3-packaging)
 # chromium is used by the report smoke test; optional, install when asked for.
 if [ "${DISTCHECK_SETUP_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null; then need+=(chromium); fi
 if [ ${#need[@]} -gt 0 ]; then

@@ -43,6 +43,8 @@ export interface StartedCellContainer extends AsyncDisposable {
   readonly cell: Cell;
   /** What `uname -m` printed after start (already checked against the cell's platform). */
   readonly machine: string;
+  /** The container's address on its network (the harness reaches it there); undefined with no network. */
+  readonly ipAddress: string | undefined;
   exec(command: string[], options?: ExecOptions): Promise<ExecResult>;
   putFiles(files: FileToPut[]): Promise<void>;
   readFile(path: string): Promise<Buffer>;

@@ -26,6 +26,7 @@ class StartedTestcontainersCell implements StartedCellContainer {
     readonly cell: Cell,
     private readonly container: StartedTestContainer,
     readonly machine: string,
+    readonly ipAddress: string | undefined,
   ) {}
 
   get id(): string {
@@ -114,6 +115,6 @@ export class TestcontainersCellFactory implements CellContainerFactory {
           (cell.platform.info.uname === "aarch64" ? "Check that qemu-aarch64 binfmt is enabled (`npx distcheck doctor`) and that the image was built for arm64." : "The image was built for another architecture; rebuild it with `npx distcheck images build --force`."),
       );
     }
-    return new StartedTestcontainersCell(cell, started, machine);
+    return new StartedTestcontainersCell(cell, started, machine, options.network ? started.getIpAddress(options.network.name) : undefined);
   }
 }

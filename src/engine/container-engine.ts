@@ -24,6 +24,14 @@ export interface EngineNetwork {
   labels: Record<string, string>;
 }
 
+/** A process started in a running container whose output is followed as it comes. */
+export interface StreamingExec {
+  /** Called with each chunk of stdout and stderr, in order. */
+  onOutput(listener: (text: string, stream: "stdout" | "stderr") => void): void;
+  /** Resolves with the exit code when the process ends: the event that a stop waits on. */
+  readonly exit: Promise<number>;
+}
+
 /**
  * The Docker Engine operations distcheck needs outside testcontainers: images in and out,
  * sweeping by label. Other folders import this interface, not dockerode.
@@ -45,8 +53,12 @@ export interface ContainerEngine {
    * to a base image without a Dockerfile or a registry.
    */
   commitLayer(options: { image: string; platform: string; tar: Readable; cmd: string[]; tag: string; labels: Record<string, string>; runLabels: Record<string, string>; env?: string[]; onOutput?: (text: string) => void }): Promise<void>;
+  /** Starts `cmd` in a running container and follows it (docker exec with attached streams). */
+  execStream(containerId: string, cmd: string[], options?: { env?: string[]; workingDir?: string }): Promise<StreamingExec>;
   listContainers(labelFilter: string): Promise<EngineContainer[]>;
   removeContainer(id: string): Promise<void>;
+  /** Creates a bridge network; `internal` ones have no route out of the machine. */
+  createNetwork(name: string, options: { internal: boolean; labels: Record<string, string> }): Promise<EngineNetwork>;
   listNetworks(labelFilter: string): Promise<EngineNetwork[]>;
   removeNetwork(id: string): Promise<void>;
 }

@@ -1,7 +1,8 @@
 import type { Readable } from "node:stream";
 import Docker from "dockerode";
 import { InfrastructureError, ImageBuildError } from "../errors/distcheck-error.ts";
-import type { ContainerEngine, EngineContainer, EngineImage, EngineNetwork } from "./container-engine.ts";
+import type { ContainerEngine, EngineContainer, EngineImage, EngineNetwork, StreamingExec } from "./container-engine.ts";
+import { PassThrough } from "node:stream";
 
 export const LOCAL_SOCKET = "unix:///var/run/docker.sock";
 
@@ -133,6 +134,35 @@ export class DockerEngine implements ContainerEngine {
     }
   }
 
+  async execStream(containerId: string, cmd: string[], options: { env?: string[]; workingDir?: string } = {}): Promise<StreamingExec> {
+    const exec = await this.docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Env: options.env, WorkingDir: options.workingDir });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    const listeners: Array<(text: string, s: "stdout" | "stderr") => void> = [];
+    const backlog: Array<[string, "stdout" | "stderr"]> = [];
+    const emit = (text: string, s: "stdout" | "stderr"): void => {
+      if (listeners.length === 0) backlog.push([text, s]);
+      for (const l of listeners) l(text, s);
+    };
+    stdout.on("data", (c: Buffer) => emit(c.toString("utf8"), "stdout"));
+    stderr.on("data", (c: Buffer) => emit(c.toString("utf8"), "stderr"));
+    const exit = new Promise<number>((resolve, reject) => {
+      stream.on("end", () => {
+        exec.inspect().then((info) => resolve(info.ExitCode ?? -1), reject);
+      });
+      stream.on("error", reject);
+    });
+    return {
+      onOutput(listener) {
+        listeners.push(listener);
+        for (const [text, s] of backlog.splice(0)) listener(text, s);
+      },
+      exit,
+    };
+  }
+
   async listContainers(labelFilter: string): Promise<EngineContainer[]> {
     const list = await this.docker.listContainers({ all: true, filters: { label: [labelFilter] } });
     return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? "").replace(/^\//, ""), state: c.State, labels: c.Labels ?? {} }));
@@ -145,6 +175,11 @@ export class DockerEngine implements ContainerEngine {
       const status = (error as { statusCode?: number }).statusCode;
       if (status !== 404 && status !== 409) throw error;
     }
+  }
+
+  async createNetwork(name: string, options: { internal: boolean; labels: Record<string, string> }): Promise<EngineNetwork> {
+    const network = await this.docker.createNetwork({ Name: name, Driver: "bridge", Internal: options.internal, Labels: options.labels, CheckDuplicate: true });
+    return { id: network.id, name, labels: options.labels };
   }
 
   async listNetworks(labelFilter: string): Promise<EngineNetwork[]> {

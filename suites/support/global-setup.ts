@@ -5,6 +5,11 @@ import { currentRun, processAlive, runLabels } from "../../src/run/run-identity.
 import { sweep } from "../../src/run/run-sweeper.ts";
 import { removeScratchDir } from "../../src/run/scratch.ts";
 import { PROJECT_ROOT, runCells } from "./cells.ts";
+import { TestcontainersCellFactory } from "../../src/containers/testcontainers-cell-factory.ts";
+import { nativePlatform, type PlatformId } from "../../src/platform/platforms.ts";
+import { probeTiming, timingFactor, type TimingProbe } from "../../src/timing/timing-factor.ts";
+import type { Cell } from "../../src/matrix/matrix.ts";
+import { MatrixError } from "../../src/errors/distcheck-error.ts";
 
 /** Image tags per cell id, provided to the suites. */
 export type CellImages = Record<string, { base: string; host: string }>;
@@ -12,7 +17,10 @@ export type CellImages = Record<string, { base: string; host: string }>;
 declare module "vitest" {
   export interface ProvidedContext {
     runId: string;
+    runOwnerPid: number;
     cellImages: CellImages;
+    /** Measured (or configured) slowdown per platform; timing tolerances are multiplied by it. */
+    timingFactors: Partial<Record<PlatformId, number>>;
   }
 }
 
@@ -47,7 +55,9 @@ export default async function globalSetup(project: TestProject): Promise<() => P
     }
     cellImages[cell.id] = { base: base.tag, host: host.tag };
   }
+  project.provide("timingFactors", await measureTimingFactors(cells, cellImages));
   project.provide("runId", run.runId);
+  project.provide("runOwnerPid", run.ownerPid);
   project.provide("cellImages", cellImages);
 
   let tornDown = false;
@@ -67,4 +77,44 @@ export default async function globalSetup(project: TestProject): Promise<() => P
   }, 1000);
   watcher.unref();
   return teardown;
+}
+
+/**
+ * Timing factors: a number from the matrix is used as is; `auto` runs the timing probe in a
+ * container of the platform and divides by the same probe on the native platform.
+ */
+async function measureTimingFactors(cells: Cell[], images: CellImages): Promise<Partial<Record<PlatformId, number>>> {
+  const factors: Partial<Record<PlatformId, number>> = {};
+  const factory = new TestcontainersCellFactory();
+  const native = nativePlatform();
+  const probes = new Map<PlatformId, TimingProbe>();
+  const probe = async (cell: Cell): Promise<TimingProbe> => {
+    const known = probes.get(cell.platform.id);
+    if (known) return known;
+    const container = await factory.start(cell, { image: images[cell.id]!.base });
+    try {
+      const measured = await probeTiming(container);
+      probes.set(cell.platform.id, measured);
+      return measured;
+    } finally {
+      await container.stop();
+    }
+  };
+  const nativeCell = cells.find((c) => c.platform.id === native);
+  for (const cell of cells) {
+    if (factors[cell.platform.id] !== undefined) continue;
+    if (cell.platform.timingFactor !== "auto") factors[cell.platform.id] = cell.platform.timingFactor;
+    else if (cell.platform.id === native || !nativeCell) factors[cell.platform.id] = cell.platform.id === native ? 1 : Number.NaN;
+    else {
+      const [p, n] = [await probe(cell), await probe(nativeCell)];
+      factors[cell.platform.id] = timingFactor(p, n);
+      process.stderr.write(`[timing] ${cell.platform.id}: factor ${factors[cell.platform.id]} (start-up ${p.startupMs.toFixed(1)} ms vs ${n.startupMs.toFixed(1)} ms native; CPU ${p.cpuMs.toFixed(1)} ms vs ${n.cpuMs.toFixed(1)} ms)\n`);
+    }
+  }
+  for (const [platform, factor] of Object.entries(factors)) {
+    if (Number.isNaN(factor)) {
+      throw new MatrixError(`Cannot measure the timing factor of ${platform} without a ${native ?? "native"} cell in the run to compare with; add one to the filters or set matrix.platforms[].timingFactor to a number.`);
+    }
+  }
+  return factors;
 }

@@ -5,14 +5,15 @@ import { collect, enginesFor, progress, select, type MatrixOptions } from "../co
 import type { Selection } from "../context.ts";
 
 /** Every base and host image the selected cells need, per engine. */
-export function plannedImages(selection: Selection): Array<{ service: ImageService; targets: ImageTarget[] }> {
+export function plannedImages(selection: Selection, options: { baseOnly?: boolean } = {}): Array<{ service: ImageService; targets: ImageTarget[] }> {
   return enginesFor(selection.matrix).map(({ platforms, engine }) => {
     const service = new ImageService(engine, selection.root);
     const targets: ImageTarget[] = [];
     for (const cell of selection.cells.filter((c) => platforms.includes(c.platform.id))) {
       const base = service.baseTarget(cell.base.image, cell.platform.id);
       const host = service.hostTarget(cell.host.id, cell.host.path, base, defaultHostSettings(`${selection.root}/${cell.host.path}`));
-      targets.push(base, host);
+      targets.push(base);
+      if (!options.baseOnly) targets.push(host);
     }
     return { service, targets: dedupe(targets) };
   });
@@ -23,9 +24,9 @@ function dedupe(targets: ImageTarget[]): ImageTarget[] {
 }
 
 /** Builds what is missing; prints one line per image. Returns the number built. */
-export async function buildImages(selection: Selection, options: { force?: boolean; concurrency?: number }): Promise<number> {
+export async function buildImages(selection: Selection, options: { force?: boolean; concurrency?: number; baseOnly?: boolean }): Promise<number> {
   let built = 0;
-  for (const { service, targets } of plannedImages(selection)) {
+  for (const { service, targets } of plannedImages(selection, options)) {
     const results = await service.ensure(targets, { force: options.force, concurrency: options.concurrency, progress: (t, line) => progress(`${t}: ${line}`), runLabels: runLabels() });
     for (const t of targets) {
       const r = results.get(t.tag);
@@ -51,7 +52,8 @@ export function registerImagesCommand(program: Command): void {
     .description("build every image the matrix needs that the engine does not hold yet (content-hashed tags: an unchanged recipe is never rebuilt)")
     .option("--force", "rebuild even when an image with the same content hash exists")
     .option("--concurrency <n>", "images built at once", (v) => Number.parseInt(v, 10), 2)
-    .action(async (opts: MatrixOptions & { force?: boolean; concurrency: number }) => {
+    .option("--base-only", "build the base images only, not the host layers")
+    .action(async (opts: MatrixOptions & { force?: boolean; concurrency: number; baseOnly?: boolean }) => {
       const selection = select(opts);
       const built = await buildImages(selection, opts);
       progress(built === 0 ? "every image is up to date" : `${built} image(s) built`);

@@ -1,0 +1,186 @@
+import { request } from "undici";
+import type { CellContainerFactory, FileToPut, StartedCellContainer } from "../containers/cell-container.ts";
+import type { ContainerEngine, StreamingExec } from "../engine/container-engine.ts";
+import { DistcheckError } from "../errors/distcheck-error.ts";
+import type { Cell } from "../matrix/matrix.ts";
+
+/** The port the reference host listens on inside its container (INTERFACE.md). */
+export const HOST_PORT = 8765;
+const PID_FILE = "/run/distcheck-host.pid";
+
+/** One line of the witness file that sample extensions write (INTERFACE.md, witness protocol). */
+export interface WitnessLine {
+  fixture: string;
+  ext: string;
+  event: string;
+  pid: number;
+  t_ms: number;
+  [key: string]: unknown;
+}
+
+export interface HostBootOptions {
+  cell: Cell;
+  /** Host image tag of the cell. */
+  image: string;
+  /** The run's internal network; the harness reaches the host at its address there. */
+  network: string;
+  /** Written as TOML to /etc/distcheck-host/config.toml. */
+  config?: Record<string, string | number | boolean | string[]>;
+  env?: Record<string, string>;
+  files?: FileToPut[];
+  /** How long the host may take to become ready, before the platform's timing factor. @default 20000 */
+  readyTimeoutMs?: number;
+  timingFactor?: number;
+}
+
+/** How a host process ended after a stop. */
+export interface HostExit {
+  exitCode: number;
+  /** From the moment the signal was delivered to the moment the exit was observed, harness clock. */
+  ms: number;
+}
+
+/** A failure of the host under test to do what booting needs (never became ready, died). */
+export class HostBootError extends DistcheckError {
+  constructor(message: string, readonly log: string) {
+    super("host_boot_failed", message);
+    this.name = "HostBootError";
+  }
+}
+
+function toToml(config: NonNullable<HostBootOptions["config"]>): string {
+  return Object.entries(config)
+    .map(([k, v]) => `${k} = ${Array.isArray(v) ? `[${v.map((x) => JSON.stringify(x)).join(", ")}]` : typeof v === "string" ? JSON.stringify(v) : String(v)}`)
+    .join("\n") + "\n";
+}
+
+/**
+ * A host under test, booted in a clean cell container. The host runs as a followed exec: its
+ * output is the log, its "ready" line is the ready event, and the end of the exec is the exit
+ * event a stop waits on. The container stays up after the host stops, so what outlived the host
+ * can still be inspected.
+ */
+export class BootedHost implements AsyncDisposable {
+  private process: StreamingExec | undefined;
+  private logText = "";
+  private constructor(
+    readonly container: StartedCellContainer,
+    private readonly engine: ContainerEngine,
+    private readonly options: HostBootOptions,
+  ) {}
+
+  /** Starts a container for the cell and boots the host in it. */
+  static async start(factory: CellContainerFactory, engine: ContainerEngine, options: HostBootOptions): Promise<BootedHost> {
+    const files = [...(options.files ?? [])];
+    if (options.config) files.push({ target: "/etc/distcheck-host/config.toml", content: toToml(options.config) });
+    const container = await factory.start(options.cell, { image: options.image, network: { name: options.network }, env: options.env, files });
+    const host = new BootedHost(container, engine, options);
+    try {
+      await host.boot();
+    } catch (error) {
+      await container.stop().catch(() => undefined);
+      throw error;
+    }
+    return host;
+  }
+
+  get url(): string {
+    return `http://${this.container.ipAddress}:${HOST_PORT}`;
+  }
+
+  /** Everything the host printed since the container started (all boots). */
+  get log(): string {
+    return this.logText;
+  }
+
+  /** Starts the host process and resolves when it reports ready (and /readyz agrees). */
+  async boot(): Promise<void> {
+    if (this.process) throw new DistcheckError("host_already_running", "boot() called while the host runs; stop() it first");
+    const marker = this.logText.length;
+    const proc = await this.engine.execStream(this.container.id, ["/bin/sh", "-c", `echo $$ > ${PID_FILE}; exec distcheck-host serve`], {
+      env: Object.entries(this.options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    });
+    this.process = proc;
+    const timeout = (this.options.readyTimeoutMs ?? 20_000) * (this.options.timingFactor ?? 1);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new HostBootError(`${this.options.cell.id}: the host did not report ready within ${timeout} ms`, this.logText.slice(marker))), timeout);
+      proc.onOutput((text) => {
+        this.logText += text;
+        if (/\bready in [\d.]+ ms/.test(this.logText.slice(marker))) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      proc.exit.then((code) => {
+        clearTimeout(timer);
+        this.process = undefined;
+        reject(new HostBootError(`${this.options.cell.id}: the host exited with ${code} before it was ready`, this.logText.slice(marker)));
+      }, reject);
+    });
+    const ready = await this.get<{ ready: boolean }>("/readyz");
+    if (!ready.ready) throw new HostBootError(`${this.options.cell.id}: the host logged ready but /readyz says not ready`, this.logText.slice(marker));
+  }
+
+  /** Sends `signal` to the host and waits for it to exit; measures how long that took. */
+  async stop(signal: "SIGTERM" | "SIGINT" | "SIGKILL" = "SIGTERM", limitMs = 60_000): Promise<HostExit> {
+    const proc = this.process;
+    if (!proc) throw new DistcheckError("host_not_running", "stop() called but the host is not running");
+    const kill = await this.container.exec(["/bin/sh", "-c", `kill -${signal.replace("SIG", "")} "$(cat ${PID_FILE})"`]);
+    if (kill.exitCode !== 0) throw new DistcheckError("host_signal_failed", `Could not send ${signal} to the host: ${kill.stderr.trim()}`);
+    const sent = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const exitCode = await Promise.race([
+      proc.exit,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DistcheckError("host_stop_timeout", `${this.options.cell.id}: the host did not exit within ${limitMs} ms of ${signal}`)), limitMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    this.process = undefined;
+    return { exitCode, ms: performance.now() - sent };
+  }
+
+  /** Stops (SIGTERM) and boots again, as after an install. */
+  async restart(): Promise<void> {
+    if (this.process) await this.stop();
+    await this.boot();
+  }
+
+  async get<T>(path: string): Promise<T> {
+    const { statusCode, body } = await this.raw("GET", path);
+    if (statusCode >= 500 && path !== "/readyz") throw new DistcheckError("host_http_error", `GET ${path} answered ${statusCode}: ${body.slice(0, 500)}`);
+    return JSON.parse(body) as T;
+  }
+
+  async post<T>(path: string, payload: unknown): Promise<{ status: number; body: T }> {
+    const { statusCode, body } = await this.raw("POST", path, payload);
+    return { status: statusCode, body: JSON.parse(body) as T };
+  }
+
+  /** One HTTP exchange with the host; the path is sent as given (no normalisation). */
+  async raw(method: string, path: string, payload?: unknown): Promise<{ statusCode: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+    const res = await request(`${this.url}${path}`, {
+      method: method as "GET",
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+      headers: payload === undefined ? {} : { "content-type": "application/json" },
+      headersTimeout: 30_000 * (this.options.timingFactor ?? 1),
+    });
+    return { statusCode: res.statusCode, body: await res.body.text(), headers: res.headers };
+  }
+
+  /** pip-installs wheels already in the container, from a local folder only. */
+  async pipInstall(args: string[]): Promise<{ exitCode: number; output: string }> {
+    const r = await this.container.exec(["python3", "-m", "pip", "install", "--no-index", "--disable-pip-version-check", ...args]);
+    return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
+  }
+
+  /** What sample extensions reported they did (INTERFACE.md witness protocol). */
+  async witness(): Promise<WitnessLine[]> {
+    const r = await this.container.exec(["cat", "/tmp/distcheck-witness.jsonl"]);
+    if (r.exitCode !== 0) return [];
+    return r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as WitnessLine);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.container.stop();
+  }
+}
