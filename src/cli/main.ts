@@ -7,7 +7,7 @@ import { registerCellsCommand } from "./commands/cells-command.ts";
 import { registerDoctorCommand } from "./commands/doctor-command.ts";
 import { registerImagesCommand } from "./commands/images-command.ts";
 import { registerRunCommand, EXIT } from "./commands/run-command.ts";
-import { registerFixturesCommandIfPresent } from "./commands/optional-commands.ts";
+import { registerFixturesCommand } from "./commands/fixtures-command.ts";
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -23,13 +23,13 @@ export function buildProgram(): Command {
   registerImagesCommand(program);
   registerCellsCommand(program);
   registerRunCommand(program);
+  registerFixturesCommand(program);
   return program;
 }
 
 /** Runs the CLI; returns the exit code. Only here are errors turned into text. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  await registerFixturesCommandIfPresent(program);
   try {
     await program.parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -1,0 +1,334 @@
+"""The host process: HTTP API (INTERFACE.md), readiness (HST-02) and shutdown (HST-03)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .errors import HostError
+from .events import EventLog
+
+log = logging.getLogger("distcheck_host.server")
+
+MAX_BODY = 1 << 20
+_AGENT_EXT = re.compile(r"^/api/agent/extensions/([^/]+)(?:/(start|stop|config))?$")
+_STATIC = re.compile(r"^/extensions/([^/]+)/(.+)$")
+
+
+class HostApp:
+    """Everything the HTTP handlers answer from; built before the socket listens, booted after."""
+
+    def __init__(self, config, started_at: float | None = None) -> None:
+        from .agent import Agent
+        from .registry import Registry
+
+        self.config = config
+        self.started_at = time.monotonic() if started_at is None else started_at
+        self.events = EventLog()
+        self.registry = Registry()
+        self.agent = Agent(config, self.events)
+        self.loaded: list[Any] = []
+        self.extensions: list[dict[str, Any]] = []
+        self.diagnostics: list[dict[str, Any]] = []
+        self.ready = False
+        self.ready_ms: float | None = None
+        self.shutting_down = False
+        self._plugins: dict[str, Any] = {}
+
+    def boot(self) -> None:
+        """Discovery and every setup() (HST-02); a failing extension never prevents readiness."""
+        from .wheel_loader import WheelLoader
+
+        try:
+            self.agent.load()
+        except OSError as exc:
+            log.error("agent data directory %s is unusable: %s", self.config.data_dir, exc)
+        loader = WheelLoader(
+            group=self.config.entry_point_group,
+            core_version=self.config.core_version,
+            disabled=self.config.disabled,
+            registry=self.registry,
+            host_config=dict(self.config.values),
+        )
+        try:
+            result = loader.load()
+            self.loaded = result.loaded
+            self.extensions = loader.public_list(result.loaded)
+            self._plugins = {c.ext_id: c.plugin for c in result.loaded}
+        except Exception:  # discovery itself must never keep the host from serving
+            log.error("wheel discovery failed:\n%s", traceback.format_exc())
+        self.diagnostics = [d.as_json() for d in loader.diagnostics]
+        self.ready_ms = round((time.monotonic() - self.started_at) * 1000, 1)
+        self.ready = True
+        self.events.emit("ready", ready_ms=self.ready_ms, extensions=len(self.extensions),
+                         diagnostics=len(self.diagnostics))
+        threading.Thread(target=self.agent.autostart, name="autostart", daemon=True).start()
+
+    def shutdown(self) -> None:
+        """HST-03: stop archive extensions (in parallel), then shutdown callbacks last-first, bounded."""
+        from .wheel_loader import run_maybe_async
+
+        t0 = time.monotonic()
+        self.shutting_down = True
+        longest = self.agent.supervisor.longest_grace()
+        deadline = t0 + self.config.graceful_timeout + longest
+        self.events.emit("shutdown_started", graceful_timeout=self.config.graceful_timeout,
+                         longest_grace=longest)
+        self.agent.shutdown()
+        callbacks = list(reversed(self.registry.shutdown_callbacks))
+        for index, (fn, owner) in enumerate(callbacks):
+            remaining = deadline - time.monotonic() - 0.2
+            outcome: dict[str, Any] = {}
+
+            def _run(fn=fn, outcome=outcome) -> None:
+                try:
+                    run_maybe_async(fn())
+                    outcome["ok"] = True
+                except BaseException as exc:
+                    outcome["error"] = f"{type(exc).__name__}: {exc}"
+
+            started = time.monotonic()
+            if remaining > 0:
+                worker = threading.Thread(target=_run, name=f"shutdown-{owner}", daemon=True)
+                worker.start()
+                worker.join(remaining)
+            status = "ok" if outcome.get("ok") else ("error" if "error" in outcome else "timed_out")
+            self.events.emit("shutdown_callback", owner=owner, order=index, status=status,
+                             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+                             **({"message": outcome["error"]} if "error" in outcome else {}))
+            if status != "ok":
+                log.warning("shutdown callback of %s: %s", owner, outcome.get("error", "did not finish in time"))
+        self.events.emit("shutdown_complete", elapsed_ms=round((time.monotonic() - t0) * 1000, 1))
+
+    # -- API answers --------------------------------------------------------------------------------
+
+    def plugin(self, ext_id: str) -> Any:
+        plugin = self._plugins.get(ext_id)
+        if plugin is None:
+            raise HostError("unknown_extension", f"no loaded wheel extension has id {ext_id!r}; see GET /api/extensions.")
+        return plugin
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "distcheck-host"
+    app: HostApp  # set on the subclass by make_server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return None
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, value: Any) -> None:
+        self._send(status, json.dumps(value, default=str).encode() + b"\n")
+
+    def _body(self) -> bytes:
+        length = self.headers.get("Content-Length")
+        if not length:
+            return b""
+        if not length.isdigit():
+            raise HostError("bad_request", f"Content-Length {length!r} is not a number.")
+        size = int(length)
+        if size > MAX_BODY:
+            raise HostError("request_too_large", f"request body is {size} bytes; the API accepts at most {MAX_BODY}.")
+        return self.rfile.read(size)
+
+    def _json_body(self) -> Any:
+        raw = self._body()
+        try:
+            return json.loads(raw or b"null")
+        except ValueError as exc:
+            raise HostError("bad_request", f"request body is not valid JSON: {exc}.") from None
+
+    def _dispatch(self, method: str) -> None:
+        started = time.monotonic()
+        status = 500
+        try:
+            status = self._route(method)
+        except HostError as exc:
+            status = exc.status
+            self._json(exc.status, exc.to_json())
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        except Exception as exc:
+            log.error("%s %s failed:\n%s", method, self.path, traceback.format_exc())
+            self._json(500, {"error": {"code": "internal_error",
+                                       "message": f"{type(exc).__name__}: {exc}. The host log has the details."}})
+        quiet = self.path in ("/healthz", "/readyz") or self.path.startswith("/api/events")
+        log.log(logging.DEBUG if quiet else logging.INFO, "%s %s -> %s (%.1f ms)", method, self.path, status,
+                (time.monotonic() - started) * 1000)
+
+    def _route(self, method: str) -> int:
+        app = self.app
+        parts = urlsplit(self.path)
+        raw_path = parts.path
+        path = unquote(raw_path)
+
+        if method == "GET":
+            if path == "/healthz":
+                return self._ok({"status": "ok"})
+            if path == "/readyz":
+                if app.ready and not app.shutting_down:
+                    return self._ok({"ready": True, "ready_ms": app.ready_ms})
+                self._json(503, {"ready": False, "shutting_down": app.shutting_down})
+                return 503
+            if path == "/api/version":
+                from .mutants import active_mutant
+
+                return self._ok({"core_version": app.config.core_version, "agent_version": app.config.agent_version,
+                                 "mutant": active_mutant()})
+            if path == "/api/config":
+                return self._ok(app.config.as_json())
+            if path == "/api/extensions":
+                return self._ok(app.extensions)
+            if path == "/api/diagnostics":
+                return self._ok(app.diagnostics)
+            if path == "/api/registry":
+                return self._ok(app.registry.as_json())
+            if path == "/api/events":
+                query = dict(parse_qsl(parts.query))
+                since = float(query["since"]) if query.get("since") else None
+                return self._ok(app.events.snapshot(since))
+            if path == "/api/agent/extensions":
+                return self._ok(app.agent.list_status())
+            static = _STATIC.match(raw_path)
+            if static:
+                return self._static(unquote(static.group(1)), static.group(2))
+
+        if path == "/api/agent/install":
+            if method != "POST":
+                return self._not_allowed(method, path)
+            result = app.agent.install(self._json_body())
+            self._json(201, result)
+            return 201
+
+        agent_ext = _AGENT_EXT.match(raw_path)
+        if agent_ext:
+            ext_id, action = unquote(agent_ext.group(1)), agent_ext.group(2)
+            if action is None and method == "GET":
+                return self._ok(app.agent.status(ext_id))
+            if action in ("start", "stop") and method == "POST":
+                return self._ok(app.agent.start(ext_id) if action == "start" else app.agent.stop(ext_id))
+            if action == "config" and method == "GET":
+                return self._ok(app.agent.read_config(ext_id))
+            if action == "config" and method == "PUT":
+                return self._ok(app.agent.save_config(ext_id, self._json_body()))
+            return self._not_allowed(method, path)
+
+        route = app.registry.find_route(method, path)
+        if route is not None:
+            return self._extension_route(route, method, path, parts.query)
+        if app.registry.has_path(path):
+            return self._not_allowed(method, path)
+        raise HostError("not_found", f"no route for {method} {path}; see INTERFACE.md for the host's routes.")
+
+    def _ok(self, value: Any) -> int:
+        self._json(200, value)
+        return 200
+
+    def _not_allowed(self, method: str, path: str) -> int:
+        raise HostError("method_not_allowed", f"{method} is not allowed on {path}.")
+
+    def _static(self, ext_id: str, raw_rest: str) -> int:
+        from .static_files import content_type, resolve_static
+
+        plugin = self.app.plugin(ext_id)
+        path = resolve_static(plugin, raw_rest)
+        with open(path, "rb") as handle:
+            data = handle.read()
+        self._send(200, data, content_type(path))
+        return 200
+
+    def _extension_route(self, route, method: str, path: str, query: str) -> int:
+        from .sdk import Request
+        from .wheel_loader import run_maybe_async
+
+        request = Request(method=method, path=path, query=dict(parse_qsl(query)),
+                          headers={k: v for k, v in self.headers.items()}, body=self._body())
+        try:
+            result = run_maybe_async(route.handler(request))
+        except HostError:
+            raise
+        except Exception as exc:
+            log.error("route %s %s of %s raised:\n%s", method, path, route.owner, traceback.format_exc())
+            raise HostError("handler_failed", f"the handler of {route.owner} for {method} {path} raised "
+                            f"{type(exc).__name__}: {exc}.", status=500) from None
+        status = 200
+        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], int):
+            status, result = result
+        self._json(status, result)
+        return status
+
+
+def make_server(app: HostApp) -> ThreadingHTTPServer:
+    handler = type("BoundHandler", (Handler,), {"app": app})
+    return ThreadingHTTPServer((app.config.bind, app.config.port), handler)
+
+
+def serve(config) -> int:
+    """Run the host until SIGTERM/SIGINT; returns the process exit code."""
+    started_at = time.monotonic()
+    stop = threading.Event()
+    received: list[int] = []
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+    app = HostApp(config, started_at)
+    try:
+        httpd = make_server(app)
+    except OSError as exc:
+        log.error("cannot listen on %s:%s: %s. Pick another port (--port) or bind address.", config.bind, config.port, exc)
+        return 2
+    host, port = httpd.server_address[:2]
+    log.info("distcheck-host listening on %s:%s (core %s, agent %s, data %s, pid %s)", host, port,
+             config.core_version, config.agent_version, config.data_dir, os.getpid())
+    server_thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                     name="http", daemon=True)
+    server_thread.start()
+    app.boot()
+    log.info("ready in %.1f ms: %d wheel extension(s) loaded, %d diagnostic(s)", app.ready_ms or 0,
+             len(app.extensions), len(app.diagnostics))
+    while not stop.wait(0.5):
+        pass
+    log.info("received %s; shutting down", signal.Signals(received[0]).name if received else "stop")
+    app.shutdown()
+    httpd.shutdown()
+    httpd.server_close()
+    log.info("shutdown complete")
+    return 0
