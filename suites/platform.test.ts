@@ -2,6 +2,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { StartedCellContainer } from "../src/containers/cell-container.ts";
 import { TestcontainersCellFactory } from "../src/containers/testcontainers-cell-factory.ts";
 import { runCells } from "./support/cells.ts";
+import { allWheels, CONTAINER_WHEELS, containerPath, toContainer } from "./support/fixture-files.ts";
+import type { WheelIndexEntry } from "../src/fixtures/build/fixture-index.ts";
+
+/** PEP 503 name normalisation. */
+const normalise = (name: string): string => name.toLowerCase().replace(/[-_.]+/g, "-");
 
 // The platform suite proves the ground floor on every cell: the container is the platform the
 // cell names, it has the Python the base promises, and a wheel built outside any source tree
@@ -31,6 +36,47 @@ describe.concurrent.each(cells)("platform on $id", (cell) => {
     const result = await container.exec(["python3", "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"]);
     expect(result.exitCode).toBe(0);
     expect(result.stdout.trim()).toBe(cell.base.python);
+  });
+
+  it("installs every sample wheel with pip from a local folder alone, and lists its entry point", async () => {
+    // The oracle is the fixture index (what the harness built), not the container's answer.
+    const wheels = allWheels();
+    expect(wheels.length).toBeGreaterThan(0);
+    await container.putFiles(toContainer(wheels));
+    // One pip call per batch, a batch holding one version of each distribution (upgrades come later).
+    const batches: WheelIndexEntry[][] = [];
+    for (const w of [...wheels].sort((a, b) => a.version.localeCompare(b.version, undefined, { numeric: true }))) {
+      const batch = batches.find((b) => !b.some((x) => normalise(x.distribution) === normalise(w.distribution)));
+      if (batch) batch.push(w);
+      else batches.push([w]);
+    }
+    for (const batch of batches) {
+      const install = await container.exec(["python3", "-m", "pip", "install", "--no-index", "--no-deps", "--find-links", CONTAINER_WHEELS, ...batch.map(containerPath)]);
+      expect(install.exitCode, `${install.stdout}${install.stderr}`).toBe(0);
+      const list = await container.exec([
+        "python3",
+        "-c",
+        "import importlib.metadata as m, json; print(json.dumps(sorted([ep.group, ep.name, ep.value, ep.dist.name, ep.dist.version] for g in m.entry_points().groups for ep in m.entry_points(group=g) if g.startswith('distcheck'))))",
+      ]);
+      expect(list.exitCode, list.stderr).toBe(0);
+      const listed = (JSON.parse(list.stdout) as string[][]).map(([g, n, v, d, ver]) => [g, n, v, normalise(d!), ver]);
+      for (const w of batch) {
+        expect(listed, `entry point of ${w.name}`).toContainEqual([w.entryPoint.group, w.entryPoint.name, w.entryPoint.target, normalise(w.distribution), w.version]);
+      }
+    }
+  });
+
+  it("resolves Requires-Dist between sample wheels from the local folder only", async () => {
+    const wheels = allWheels();
+    await container.putFiles(toContainer(wheels));
+    const user = wheels.find((w) => w.requiresDist.length > 0);
+    expect(user, "a sample wheel with Requires-Dist").toBeDefined();
+    const r = await container.exec(["python3", "-m", "pip", "install", "--no-index", "--find-links", CONTAINER_WHEELS, "--target", "/tmp/dep-check", containerPath(user!)]);
+    expect(r.exitCode, `${r.stdout}${r.stderr}`).toBe(0);
+    const dists = await container.exec(["python3", "-c", "import importlib.metadata as m, json; print(json.dumps([d.metadata['Name'] for d in m.distributions(path=['/tmp/dep-check'])]))"]);
+    const installed = (JSON.parse(dists.stdout) as string[]).map(normalise);
+    for (const req of user!.requiresDist) expect(installed).toContain(normalise(req.split(/[ <>=!~;[(]/)[0]!));
+    expect(installed).toContain(normalise(user!.distribution));
   });
 
   it("has no network", async () => {

@@ -31,6 +31,8 @@ export interface HostBootOptions {
   /** How long the host may take to become ready, before the platform's timing factor. @default 20000 */
   readyTimeoutMs?: number;
   timingFactor?: number;
+  /** Runs in the started container before the host boots (e.g. pip installs). */
+  beforeBoot?: (container: StartedCellContainer) => Promise<void>;
 }
 
 /** How a host process ended after a stop. */
@@ -76,6 +78,7 @@ export class BootedHost implements AsyncDisposable {
     const container = await factory.start(options.cell, { image: options.image, network: { name: options.network }, env: options.env, files });
     const host = new BootedHost(container, engine, options);
     try {
+      await options.beforeBoot?.(container);
       await host.boot();
     } catch (error) {
       await container.stop().catch(() => undefined);

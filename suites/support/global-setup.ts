@@ -10,6 +10,7 @@ import { nativePlatform, type PlatformId } from "../../src/platform/platforms.ts
 import { probeTiming, timingFactor, type TimingProbe } from "../../src/timing/timing-factor.ts";
 import type { Cell } from "../../src/matrix/matrix.ts";
 import { MatrixError } from "../../src/errors/distcheck-error.ts";
+import { buildFixtures } from "../../src/fixtures/index.ts";
 
 /** Image tags per cell id, provided to the suites. */
 export type CellImages = Record<string, { base: string; host: string }>;
@@ -45,11 +46,16 @@ export default async function globalSetup(project: TestProject): Promise<() => P
     await sweep(engine);
   }
 
+  const fixtures = await buildFixtures({ root: PROJECT_ROOT, onProgress: (line) => process.stderr.write(`[fixtures] ${line}\n`) });
+  if (!fixtures.skipped) process.stderr.write(`[fixtures] built in ${(fixtures.durationMs / 1000).toFixed(1)} s\n`);
+
   const cellImages: CellImages = {};
   for (const cell of cells) {
     const service = new ImageService(engines.get(resolveEndpoint(cell.platform.engine))!, PROJECT_ROOT);
     const base = service.baseTarget(cell.base.image, cell.platform.id);
-    const host = service.hostTarget(cell.host.id, cell.host.path, base, defaultHostSettings(`${PROJECT_ROOT}/${cell.host.path}`));
+    // DISTCHECK_MUTANT boots a reference host built with one clause broken (hosts/reference mutants).
+    const mutant = process.env.DISTCHECK_MUTANT || undefined;
+    const host = service.hostTarget(cell.host.id, cell.host.path, base, defaultHostSettings(`${PROJECT_ROOT}/${cell.host.path}`, { mutant }));
     if (process.env.DISTCHECK_SKIP_IMAGE_BUILD !== "1") {
       await service.ensure([base, host], { runLabels: runLabels(run), progress: (t, line) => process.stderr.write(`[images] ${t}: ${line}\n`) });
     }

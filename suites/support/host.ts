@@ -1,0 +1,78 @@
+import { inject, onTestFailed, type TestContext } from "vitest";
+import type { FileToPut } from "../../src/containers/cell-container.ts";
+import { RunNetwork } from "../../src/containers/run-network.ts";
+import { TestcontainersCellFactory } from "../../src/containers/testcontainers-cell-factory.ts";
+import { DockerEngine, resolveEndpoint } from "../../src/engine/docker-engine.ts";
+import type { FixtureIndexEntry } from "../../src/fixtures/build/fixture-index.ts";
+import { BootedHost, type HostBootOptions } from "../../src/hosts/booted-host.ts";
+import type { Cell } from "../../src/matrix/matrix.ts";
+import { CONTAINER_WHEELS, containerPath, toContainer } from "./fixture-files.ts";
+
+const factory = new TestcontainersCellFactory();
+const engines = new Map<string, { engine: DockerEngine; network: RunNetwork }>();
+
+function engineFor(cell: Cell): { engine: DockerEngine; network: RunNetwork } {
+  const endpoint = resolveEndpoint(cell.platform.engine);
+  let found = engines.get(endpoint);
+  if (!found) {
+    const engine = new DockerEngine(endpoint);
+    found = { engine, network: new RunNetwork(engine) };
+    engines.set(endpoint, found);
+  }
+  return found;
+}
+
+/** The platform's measured timing factor (1 for native). */
+export function timingFactorOf(cell: Cell): number {
+  return inject("timingFactors")[cell.platform.id] ?? 1;
+}
+
+export interface BootHostOptions {
+  /** Sample wheels pip-installed (from a local folder, --no-index) before the host boots. */
+  wheels?: FixtureIndexEntry[];
+  /** Other fixtures (archives, hostile archives) copied into the container, not installed. */
+  files?: FixtureIndexEntry[];
+  extraFiles?: FileToPut[];
+  /** Host configuration, written to /etc/distcheck-host/config.toml. */
+  config?: HostBootOptions["config"];
+  env?: Record<string, string>;
+}
+
+/**
+ * Boots the cell's host in a clean container on the run's internal network, with sample wheels
+ * installed first. The container is removed by `host[Symbol.asyncDispose]` (use `await using`) or,
+ * at the latest, by the run's sweep.
+ */
+export async function bootHost(cell: Cell, options: BootHostOptions = {}): Promise<BootedHost> {
+  const { engine, network } = engineFor(cell);
+  const wheels = options.wheels ?? [];
+  const files = [...toContainer([...wheels, ...(options.files ?? [])]), ...(options.extraFiles ?? [])];
+  const host = await BootedHost.start(factory, engine, {
+    cell,
+    image: inject("cellImages")[cell.id]!.host,
+    network: await network.name(),
+    config: options.config,
+    env: options.env,
+    files,
+    timingFactor: timingFactorOf(cell),
+    beforeBoot: wheels.length === 0 ? undefined : async (container) => {
+      const r = await container.exec(["python3", "-m", "pip", "install", "--no-index", "--find-links", CONTAINER_WHEELS, ...wheels.map(containerPath)]);
+      if (r.exitCode !== 0) throw new Error(`pip install of ${wheels.map((w) => w.name).join(", ")} failed in ${cell.id}:\n${r.stdout}${r.stderr}`);
+    },
+  });
+  return host;
+}
+
+/** On failure, attach the host's log (and what else a person needs) to the test's output. */
+export function attachOnFailure(ctx: TestContext, host: () => BootedHost | undefined, extra?: () => Promise<Record<string, unknown>>): void {
+  onTestFailed(async () => {
+    const h = host();
+    const sections: string[] = [];
+    if (h) sections.push(`--- host log (${h.container.cell.id}) ---\n${h.log.slice(-8000)}`);
+    if (extra) {
+      for (const [k, v] of Object.entries(await extra().catch((e: unknown) => ({ error: String(e) })))) sections.push(`--- ${k} ---\n${typeof v === "string" ? v : JSON.stringify(v, null, 2)}`);
+    }
+    await ctx.annotate(`failure diagnostics for ${ctx.task.name}`, "diagnostics", { body: sections.join("\n"), contentType: "text/plain" }).catch(() => undefined);
+    process.stderr.write(`\n[${ctx.task.name}] failure diagnostics:\n${sections.join("\n")}\n`);
+  });
+}
