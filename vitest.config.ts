@@ -1,15 +1,32 @@
 import { defineConfig } from "vitest/config";
 
+// A conformance run that publishes a report sets DISTCHECK_RESULTS_DIR: Allure results (allure-vitest)
+// and distcheck's own per-test records (clause ids, cell, attachments) are written there.
+const resultsDir = process.env.DISTCHECK_RESULTS_DIR;
+
 export default defineConfig({
   test: {
+    reporters: resultsDir
+      ? ["default", ["allure-vitest/reporter", { resultsDir }], ["./src/report/distcheck-vitest-reporter.ts", { resultsDir }]]
+      : ["default"],
     projects: [
       {
         test: {
           name: "unit",
           include: ["src/**/*.test.ts"],
-          exclude: ["src/**/*.container.test.ts", "**/node_modules/**"],
+          exclude: ["src/**/*.container.test.ts", "src/**/*.browser.test.ts", "**/node_modules/**"],
           environment: "node",
           testTimeout: 10_000,
+        },
+      },
+      {
+        // The published report opened in headless Chromium (Debian's chromium package).
+        test: {
+          name: "browser",
+          include: ["src/**/*.browser.test.ts"],
+          environment: "node",
+          testTimeout: 180_000,
+          fileParallelism: false,
         },
       },
       {

@@ -8,6 +8,7 @@ import { registerDoctorCommand } from "./commands/doctor-command.ts";
 import { registerImagesCommand } from "./commands/images-command.ts";
 import { registerRunCommand, EXIT } from "./commands/run-command.ts";
 import { registerFixturesCommand } from "./commands/fixtures-command.ts";
+import { registerReportCommand } from "./commands/report-command.ts";
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerCellsCommand(program);
   registerRunCommand(program);
   registerFixturesCommand(program);
+  registerReportCommand(program);
   return program;
 }
 

@@ -11,6 +11,7 @@ import { probeTiming, timingFactor, type TimingProbe } from "../../src/timing/ti
 import type { Cell } from "../../src/matrix/matrix.ts";
 import { MatrixError } from "../../src/errors/distcheck-error.ts";
 import { buildFixtures } from "../../src/fixtures/index.ts";
+import { writeRunEnvironment } from "../../src/report/run-environment.ts";
 
 /** Image tags per cell id, provided to the suites. */
 export type CellImages = Record<string, { base: string; host: string }>;
@@ -61,7 +62,9 @@ export default async function globalSetup(project: TestProject): Promise<() => P
     }
     cellImages[cell.id] = { base: base.tag, host: host.tag };
   }
-  project.provide("timingFactors", await measureTimingFactors(cells, cellImages));
+  const timingFactors = await measureTimingFactors(cells, cellImages);
+  project.provide("timingFactors", timingFactors);
+  if (process.env.DISTCHECK_RESULTS_DIR) await writeRunEnvironment(process.env.DISTCHECK_RESULTS_DIR, [...engines.values()], cellImages, timingFactors, [...new Set(cells.map((c) => c.platform.id))]);
   project.provide("runId", run.runId);
   project.provide("runOwnerPid", run.ownerPid);
   project.provide("cellImages", cellImages);

@@ -63,16 +63,22 @@ export async function bootHost(cell: Cell, options: BootHostOptions = {}): Promi
   return host;
 }
 
-/** On failure, attach the host's log (and what else a person needs) to the test's output. */
+/**
+ * On failure, attach what a person needs to the test: the host's log and whatever `extra` returns
+ * (install output, timeline, archive listing), one attachment each. Vitest annotations are bound to
+ * their test even when tests run concurrently; the report turns them into Allure attachments.
+ */
 export function attachOnFailure(ctx: TestContext, host: () => BootedHost | undefined, extra?: () => Promise<Record<string, unknown>>): void {
   onTestFailed(async () => {
+    const sections: Array<[string, string, string]> = [];
     const h = host();
-    const sections: string[] = [];
-    if (h) sections.push(`--- host log (${h.container.cell.id}) ---\n${h.log.slice(-8000)}`);
+    if (h) sections.push([`host log (${h.container.cell.id})`, h.log.slice(-64_000), "text/plain"]);
     if (extra) {
-      for (const [k, v] of Object.entries(await extra().catch((e: unknown) => ({ error: String(e) })))) sections.push(`--- ${k} ---\n${typeof v === "string" ? v : JSON.stringify(v, null, 2)}`);
+      const more = await extra().catch((e: unknown) => ({ "diagnostics error": String(e) }));
+      for (const [k, v] of Object.entries(more)) sections.push(typeof v === "string" ? [k, v, "text/plain"] : [k, JSON.stringify(v, null, 2), "application/json"]);
     }
-    await ctx.annotate(`failure diagnostics for ${ctx.task.name}`, "diagnostics", { body: sections.join("\n"), contentType: "text/plain" }).catch(() => undefined);
-    process.stderr.write(`\n[${ctx.task.name}] failure diagnostics:\n${sections.join("\n")}\n`);
+    for (const [name, body, contentType] of sections) {
+      await ctx.annotate(name, "attachment", { body, contentType, bodyEncoding: "utf-8" }).catch(() => undefined);
+    }
   });
 }

@@ -9,6 +9,7 @@ import { removeScratchDir } from "../../run/scratch.ts";
 import { TaskRunner } from "../../run/task-runner.ts";
 import { collect, enginesFor, progress, select, type MatrixOptions } from "../context.ts";
 import { buildImages } from "./images-command.ts";
+import { publishReport, resultsDirOf } from "./report-command.ts";
 
 /** Exit codes of `distcheck run`, documented in --help. */
 export const EXIT = { ok: 0, failed: 1, input: 2, infrastructure: 3, interrupted: 130 } as const;
@@ -23,11 +24,14 @@ export function registerRunCommand(program: Command): void {
     .option("--host <id>", "only these hosts", collect)
     .option("--suite <name>", "only these suites", collect)
     .option("--no-build", "fail instead of building missing images")
-    .option("--reports <dir>", "where reports go", "reports")
+    .option("--reports <dir>", "where reports go (reports/<run-id>/ and reports/latest)", "reports")
     .addHelpText(
       "after",
       `
-Exit codes: 0 every test passed; 1 a test failed (the host broke a clause, or the harness did);
+Publishes reports/<run-id>/ (Allure HTML, summary.json, junit.xml) and points reports/latest at it.
+
+Exit codes: 0 every test passed and the gate passed; 1 a test failed or the gate did not pass (a clause
+that did not run and pass on every platform);
 2 bad input (matrix, filters); 3 infrastructure (engine, qemu, image build); 130 interrupted.
 
 Examples:
@@ -43,7 +47,10 @@ export async function runConformance(opts: MatrixOptions & { build: boolean; rep
   const wallStart = performance.now();
   const selection = select(opts);
   const run = currentRun();
-  const reportDir = path.resolve(selection.root, opts.reports, run.runId);
+  const reportsRoot = path.resolve(selection.root, opts.reports);
+  const reportDir = path.join(reportsRoot, run.runId);
+  const resultsDir = resultsDirOf(reportsRoot, run.runId);
+  const filtered = [opts.platform, opts.python, opts.host, opts.suite].some((f) => (f?.length ?? 0) > 0);
   const engines = enginesFor(selection.matrix);
   progress(`run ${run.runId}: ${selection.cells.length} cell(s) x ${selection.matrix.suites.length} suite(s): ${selection.matrix.suites.join(", ")}`);
 
@@ -91,7 +98,7 @@ export async function runConformance(opts: MatrixOptions & { build: boolean; rep
             if (signal.aborted) return;
             const suiteFiles = selection.matrix.suites.map((s) => `suites/${s}.test.ts`);
             progress(`vitest on ${engine.endpoint} for ${platforms.join(", ")}`);
-            child = execa("npx", ["vitest", "run", "--project", "conformance", ...suiteFiles, "--reporter=default", "--reporter=junit", `--outputFile.junit=${path.join(reportDir, `junit-${platforms.join("+")}.xml`)}`], {
+            child = execa("npx", ["vitest", "run", "--project", "conformance", ...suiteFiles], {
               cwd: selection.root,
               stdio: "inherit",
               reject: false,
@@ -104,6 +111,7 @@ export async function runConformance(opts: MatrixOptions & { build: boolean; rep
                 DISTCHECK_PYTHON: (opts.python ?? []).join(","),
                 DISTCHECK_HOST: (opts.host ?? []).join(","),
                 DISTCHECK_SKIP_IMAGE_BUILD: "1",
+                DISTCHECK_RESULTS_DIR: resultsDir,
                 DOCKER_HOST: resolveEndpoint(selection.matrix.platforms.find((p) => p.id === platforms[0])?.engine ?? "env"),
                 TESTCONTAINERS_RYUK_DISABLED: "true",
               },
@@ -132,6 +140,7 @@ export async function runConformance(opts: MatrixOptions & { build: boolean; rep
     return EXIT.interrupted;
   }
   if (result.error) throw result.error;
-  progress(`wall time ${wall} s; JUnit report in ${path.relative(process.cwd(), reportDir) || "."}`);
-  return testExit === 0 ? EXIT.ok : EXIT.failed;
+  const summary = await publishReport({ selection, reportsRoot, runId: run.runId, resultsDirs: [resultsDir], filtered });
+  progress(`wall time ${wall} s`);
+  return testExit === 0 && summary.gate.passed ? EXIT.ok : EXIT.failed;
 }

@@ -1,0 +1,70 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { DistcheckError } from "../errors/distcheck-error.ts";
+
+/** Flags for Debian's Chromium on a machine with no outside network (see the env notes). */
+export const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+export const CHROMIUM = "/usr/bin/chromium";
+
+export interface BrowserCheck {
+  /** Texts the report's page must show (clause stories, platforms). */
+  missing: string[];
+  screenshot: string;
+}
+
+/**
+ * Opens a report's index.html in headless Chromium, expands its tree, and checks that every
+ * expected text shows on the page; keeps a screenshot beside the report.
+ */
+export async function checkReportInBrowser(reportDir: string, expected: string[], options: { executablePath?: string } = {}): Promise<BrowserCheck> {
+  const executablePath = options.executablePath ?? CHROMIUM;
+  if (!existsSync(executablePath)) {
+    throw new DistcheckError("chromium_missing", `No Chromium at ${executablePath}. Install Debian's: apt-get install chromium (or npm run setup-machine).`, { category: "infrastructure" });
+  }
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(`file://${path.resolve(reportDir, "index.html")}`);
+    // The report is a single-file app: wait for its tree to render, not for the network.
+    await page.locator('[data-testid="tree-section"]').first().waitFor({ timeout: 60_000 });
+    // Expand the tree level by level (each click renders the next level's sections).
+    const opened = new Set<string>();
+    for (let round = 0; round < 6; round++) {
+      const sections = page.locator('[data-testid="tree-section"]');
+      const ids = await sections.evaluateAll((els) => els.map((e) => e.getAttribute("data-tree-node-id") ?? ""));
+      const fresh = ids.filter((id) => id && !opened.has(id));
+      if (fresh.length === 0) break;
+      for (const id of fresh.slice(0, 300)) {
+        opened.add(id);
+        const section = page.locator(`[data-tree-node-id="${id}"]`);
+        // An expanded section has its subtree rendered beside it; groups with failures open by themselves.
+        const expanded = await section.evaluate((e) => (e.parentElement?.children.length ?? 0) > 1).catch(() => true);
+        if (!expanded) await section.locator('> [data-testid="tree-arrow"]').click({ force: true, timeout: 5000 }).catch(() => undefined);
+      }
+    }
+    const text = await page.locator("body").innerText();
+    const missing = expected.filter((e) => !text.includes(e));
+    const screenshot = path.join(reportDir, "screenshot.png");
+    await page.screenshot({ path: screenshot, fullPage: true });
+    return { missing, screenshot };
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Opens one test's page in the report and returns what it shows (tabs with counts, category, ...). */
+export async function inspectTestInBrowser(reportDir: string, testName: string, options: { executablePath?: string } = {}): Promise<string> {
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({ executablePath: options.executablePath ?? CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(`file://${path.resolve(reportDir, "index.html")}`);
+    await page.locator('[data-testid="tree-section"]').first().waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid="tree-leaf"]', { hasText: testName }).first().click();
+    await page.getByText("Overview", { exact: true }).first().waitFor({ timeout: 30_000 });
+    return await page.locator("body").innerText();
+  } finally {
+    await browser.close();
+  }
+}

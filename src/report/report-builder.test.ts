@@ -1,0 +1,122 @@
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildReport, clauseTable, enrichResults, junitXml, summarise } from "./report-builder.ts";
+import { RECORDS_DIR, type TestRecord } from "./test-record.ts";
+import { writeResults, type Spec } from "./synthetic-results.ts";
+
+const X86 = "linux-x86_64.bookworm.reference";
+const ARM = "linux-aarch64.bookworm.reference";
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), "report-test-"));
+const pythonOf = () => "3.11";
+
+describe("enrichResults", () => {
+  it("labels each result with epic, feature, story, cell parameters and category, and attaches its annotations", () => {
+    const dir = tmp();
+    writeResults(dir, [
+      { suite: "discovery", cell: ARM, name: "WHL-03: reports entry_point_load_failed", state: "failed", error: { name: "AssertionError", message: "expected" }, attach: "LOG-LINE" },
+      { suite: "discovery", cell: X86, name: "WHL-03: reports entry_point_load_failed", state: "passed" },
+    ]);
+    const out = path.join(tmp(), "enriched");
+    enrichResults([dir], out, undefined, pythonOf);
+    const results = readdirSync(out).filter((f) => f.endsWith("-result.json")).map((f) => JSON.parse(readFileSync(path.join(out, f), "utf8")));
+    const failed = results.find((r) => r.status === "failed");
+    expect(failed.labels).toEqual(expect.arrayContaining([{ name: "epic", value: "WHL" }, { name: "feature", value: "discovery" }, { name: "story", value: "WHL-03" }, { name: "distcheck.category", value: "product" }]));
+    expect(failed.parameters).toEqual(expect.arrayContaining([{ name: "platform", value: "linux-aarch64" }, { name: "Debian suite", value: "bookworm" }, { name: "Python", value: "3.11" }]));
+    expect(failed.attachments).toHaveLength(1);
+    expect(readFileSync(path.join(out, failed.attachments[0].source), "utf8")).toBe("LOG-LINE");
+    const passed = results.find((r) => r.status === "passed");
+    expect(passed.parameters).toContainEqual({ name: "platform", value: "linux-x86_64" });
+    expect(passed.attachments).toEqual([]);
+  });
+});
+
+describe("summarise and the gate", () => {
+  const records = (specs: Spec[]): TestRecord[] => {
+    const dir = tmp();
+    writeResults(dir, specs);
+    return readdirSync(path.join(dir, RECORDS_DIR)).map((f) => JSON.parse(readFileSync(path.join(dir, RECORDS_DIR, f), "utf8")));
+  };
+  const opts = { runId: "r", requiredClauses: ["WHL-03", "ARC-04"], platforms: ["linux-x86_64", "linux-aarch64"] };
+
+  it("passes when every required clause passed on every platform and nothing failed", () => {
+    const s = summarise(records([
+      { suite: "d", cell: X86, name: "WHL-03: a", state: "passed" },
+      { suite: "d", cell: ARM, name: "WHL-03: a", state: "passed" },
+      { suite: "h", cell: X86, name: "ARC-04: b", state: "passed" },
+      { suite: "h", cell: ARM, name: "ARC-04: b", state: "passed" },
+    ]), opts);
+    expect(s.gate).toEqual({ passed: true, reasons: [] });
+    expect(s.clauses["WHL-03"]).toEqual({ [X86]: "passed", [ARM]: "passed" });
+  });
+
+  it("fails on a failed test, naming its category", () => {
+    const s = summarise(records([
+      { suite: "d", cell: X86, name: "WHL-03: a", state: "passed" },
+      { suite: "d", cell: ARM, name: "WHL-03: a", state: "failed", error: { name: "AssertionError", message: "x" } },
+      { suite: "h", cell: X86, name: "ARC-04: b", state: "passed" },
+      { suite: "h", cell: ARM, name: "ARC-04: b", state: "passed" },
+    ]), opts);
+    expect(s.gate.passed).toBe(false);
+    expect(s.gate.reasons).toContain("1 test(s) failed (1 product, 0 harness, 0 infrastructure)");
+    expect(s.gate.reasons).toContain("WHL-03 did not run (and pass) on linux-aarch64");
+  });
+
+  it("fails when a required clause never ran on a platform", () => {
+    const s = summarise(records([
+      { suite: "d", cell: X86, name: "WHL-03: a", state: "passed" },
+      { suite: "d", cell: ARM, name: "WHL-03: a", state: "passed" },
+      { suite: "h", cell: X86, name: "ARC-04: b", state: "passed" },
+    ]), opts);
+    expect(s.gate.reasons).toEqual(["ARC-04 did not run (and pass) on linux-aarch64"]);
+    expect(clauseTable(s)).toMatch(/ARC-04\s+ok \(1\)\s+-/);
+  });
+
+  it("writes JUnit with one testsuite per suite and the failure message", () => {
+    const xml = junitXml(records([
+      { suite: "d", cell: X86, name: "WHL-03: a <b>", state: "failed", error: { name: "AssertionError", message: "expected 1 to be 2" } },
+      { suite: "h", cell: ARM, name: "ARC-04: b", state: "passed" },
+    ]));
+    expect(xml).toContain('<testsuite name="d" tests="1" failures="1" skipped="0">');
+    expect(xml).toContain(`name="[${X86}] WHL-03: a &lt;b&gt;"`);
+    expect(xml).toContain('<failure message="expected 1 to be 2">');
+  });
+});
+
+describe("buildReport", () => {
+  it("merged shards give the same counts as one unsharded run", async () => {
+    const specs: Spec[] = [
+      { suite: "d", cell: X86, name: "WHL-03: a", state: "passed" },
+      { suite: "d", cell: ARM, name: "WHL-03: a", state: "passed" },
+      { suite: "h", cell: X86, name: "ARC-04: b", state: "failed", error: { name: "TypeError", message: "boom" } },
+      { suite: "h", cell: ARM, name: "ARC-04: b", state: "passed" },
+    ];
+    const whole = path.join(tmp(), "whole");
+    writeResults(whole, specs);
+    const shard1 = path.join(tmp(), "s1");
+    const shard2 = path.join(tmp(), "s2");
+    writeResults(shard1, specs.slice(0, 2));
+    writeResults(shard2, specs.slice(2));
+    const base = { requiredClauses: ["WHL-03"], platforms: ["linux-x86_64", "linux-aarch64"], pythonOf };
+    const one = await buildReport({ ...base, runId: "one", resultsDirs: [whole], reportsRoot: tmp() });
+    const merged = await buildReport({ ...base, runId: "merged", resultsDirs: [shard1, shard2], reportsRoot: tmp() });
+    expect(merged.summary.totals).toEqual(one.summary.totals);
+    expect(merged.summary.clauses).toEqual(one.summary.clauses);
+    expect(merged.summary.categories).toEqual({ product: 0, harness: 1, infrastructure: 0 });
+    expect(readdirSync(merged.dir)).toEqual(expect.arrayContaining(["index.html", "summary.json", "junit.xml"]));
+  }, 60_000);
+
+  it("keeps history across runs and points latest at the newest", async () => {
+    const root = tmp();
+    const results = path.join(tmp(), "res");
+    writeResults(results, [{ suite: "d", cell: X86, name: "WHL-03: a", state: "passed" }]);
+    const base = { requiredClauses: [], platforms: ["linux-x86_64"], pythonOf, resultsDirs: [results], reportsRoot: root };
+    await buildReport({ ...base, runId: "first" });
+    const historyAfterFirst = readFileSync(path.join(root, "history.jsonl"), "utf8").trim().split("\n").length;
+    await buildReport({ ...base, runId: "second" });
+    const history = readFileSync(path.join(root, "history.jsonl"), "utf8").trim().split("\n");
+    expect(history.length).toBe(historyAfterFirst + 1);
+    expect(readFileSync(path.join(root, "latest", "summary.json"), "utf8")).toContain('"runId": "second"');
+  }, 60_000);
+});

@@ -1,0 +1,271 @@
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { DistcheckError } from "../errors/distcheck-error.ts";
+import { ALLURE_CATEGORIES, categorise, type FailureCategory } from "./failure-category.ts";
+import { readRunEnvironment, type RunEnvironment } from "./run-environment.ts";
+import { familyOf } from "./test-identity.ts";
+import { RECORDS_DIR, type TestRecord } from "./test-record.ts";
+
+/** A clause's verdict in one cell. */
+export type Verdict = "passed" | "failed" | "skipped";
+
+export interface ReportSummary {
+  runId: string;
+  generatedAt: string;
+  totals: { tests: number; passed: number; failed: number; skipped: number };
+  /** Failures by who is at fault. */
+  categories: Record<FailureCategory, number>;
+  cells: string[];
+  platforms: string[];
+  /** clause id → cell id → verdict (failed if any test of the clause failed there). */
+  clauses: Record<string, Record<string, Verdict>>;
+  gate: { passed: boolean; reasons: string[] };
+  environment?: RunEnvironment;
+}
+
+export interface BuildReportOptions {
+  runId: string;
+  /** Results directories: one per run, or one per shard to merge. */
+  resultsDirs: string[];
+  /** reports/ */
+  reportsRoot: string;
+  /** Clauses that must have run, and passed, on every platform for the gate. */
+  requiredClauses: readonly string[];
+  /** Platforms the run was meant to cover (from the matrix and filters). */
+  platforms: readonly string[];
+  /** Extra environment rows (e.g. a mutation score). */
+  extraVariables?: Record<string, string>;
+  progress?: (line: string) => void;
+}
+
+function readJson<T>(file: string): T {
+  return JSON.parse(readFileSync(file, "utf8")) as T;
+}
+
+function readRecords(dirs: string[]): Map<string, TestRecord> {
+  const records = new Map<string, TestRecord>();
+  for (const dir of dirs) {
+    const recDir = path.join(dir, RECORDS_DIR);
+    if (!existsSync(recDir)) continue;
+    for (const f of readdirSync(recDir)) {
+      if (!f.endsWith(".json") || f === "environment.json") continue;
+      const r = readJson<TestRecord>(path.join(recDir, f));
+      records.set(r.key, r);
+    }
+  }
+  return records;
+}
+
+interface AllureResult {
+  uuid: string;
+  name: string;
+  fullName?: string;
+  status?: string;
+  labels: Array<{ name: string; value: string }>;
+  parameters: Array<{ name: string; value: string }>;
+  attachments: Array<{ name: string; source: string; type: string }>;
+}
+
+/**
+ * Joins Allure results (one dir or several shards) with distcheck's per-test records into one
+ * enriched results dir: labels epic = clause family, feature = suite, story = clause id;
+ * parameters platform / Debian suite / Python / host / host version; a failure category; and the
+ * attachments the test's annotations carried.
+ */
+export function enrichResults(resultsDirs: string[], out: string, environment: RunEnvironment | undefined, pythonOf: (base: string) => string | undefined): Map<string, TestRecord> {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const records = readRecords(resultsDirs);
+  const byKey = [...records.values()];
+  for (const dir of resultsDirs) {
+    if (!existsSync(dir)) throw new DistcheckError("results_missing", `No results directory at ${dir}. Run the suites with DISTCHECK_RESULTS_DIR set (distcheck run does), or pass the shard folders to --merge.`);
+    for (const f of readdirSync(dir)) {
+      const src = path.join(dir, f);
+      if (f.endsWith("-result.json")) {
+        const result = readJson<AllureResult>(src);
+        const record = byKey.find((r) => result.fullName?.endsWith(r.key));
+        if (record) decorate(result, record, environment, pythonOf, out);
+        writeFileSync(path.join(out, f), JSON.stringify(result));
+      } else if (!lstatSync(src).isDirectory()) {
+        copyFileSync(src, path.join(out, f));
+      }
+    }
+  }
+  return records;
+}
+
+function decorate(result: AllureResult, record: TestRecord, environment: RunEnvironment | undefined, pythonOf: (base: string) => string | undefined, out: string): void {
+  const labels = result.labels.filter((l) => !["epic", "feature", "story"].includes(l.name));
+  for (const family of new Set(record.clauses.map(familyOf))) labels.push({ name: "epic", value: family });
+  labels.push({ name: "feature", value: record.suite });
+  for (const clause of record.clauses) labels.push({ name: "story", value: clause });
+  const category = categorise(record);
+  if (category) labels.push({ name: "distcheck.category", value: category });
+  if (record.cell) labels.push({ name: "tag", value: record.cell.platform });
+  result.labels = labels;
+  if (record.cell) {
+    const params: Array<[string, string | undefined]> = [
+      ["platform", record.cell.platform],
+      ["Debian suite", record.cell.base],
+      ["Python", pythonOf(record.cell.base)],
+      ["host", record.cell.host],
+      ["host version", environment?.hostVersion],
+    ];
+    result.parameters = [...result.parameters.filter((p) => !params.some(([n]) => n === p.name)), ...params.filter((p): p is [string, string] => p[1] !== undefined).map(([name, value]) => ({ name, value }))];
+  }
+  record.attachments.forEach((a, i) => {
+    const ext = a.contentType === "application/json" ? "json" : "txt";
+    const source = `${result.uuid}-distcheck-${i}-attachment.${ext}`;
+    writeFileSync(path.join(out, source), a.body);
+    result.attachments.push({ name: a.name, source, type: a.contentType });
+  });
+}
+
+/** Clause x cell verdicts, totals and the quality gate. */
+export function summarise(records: Iterable<TestRecord>, options: Pick<BuildReportOptions, "runId" | "requiredClauses" | "platforms">, environment?: RunEnvironment): ReportSummary {
+  const all = [...records];
+  const clauses: ReportSummary["clauses"] = {};
+  const categories: Record<FailureCategory, number> = { product: 0, harness: 0, infrastructure: 0 };
+  const totals = { tests: all.length, passed: 0, failed: 0, skipped: 0 };
+  const cells = new Set<string>();
+  for (const r of all) {
+    const verdict: Verdict = r.state === "passed" ? "passed" : r.state === "failed" ? "failed" : "skipped";
+    totals[verdict] += 1;
+    const c = categorise(r);
+    if (c) categories[c] += 1;
+    if (!r.cell) continue;
+    cells.add(r.cell.id);
+    for (const clause of r.clauses) {
+      const row = (clauses[clause] ??= {});
+      const prev = row[r.cell.id];
+      row[r.cell.id] = prev === "failed" || verdict === "failed" ? "failed" : prev === "passed" || verdict === "passed" ? "passed" : "skipped";
+    }
+  }
+  const reasons: string[] = [];
+  if (totals.failed > 0) reasons.push(`${totals.failed} test(s) failed (${categories.product} product, ${categories.harness} harness, ${categories.infrastructure} infrastructure)`);
+  const cellList = [...cells].sort();
+  // Every required clause, and every clause any test claimed, must have passed on every platform.
+  for (const clause of new Set([...options.requiredClauses, ...Object.keys(clauses)])) {
+    for (const platform of options.platforms) {
+      const verdicts = Object.entries(clauses[clause] ?? {}).filter(([cell]) => cell.startsWith(`${platform}.`));
+      if (!verdicts.some(([, v]) => v === "passed")) reasons.push(`${clause} did not run (and pass) on ${platform}`);
+    }
+  }
+  if (totals.tests === 0) reasons.push("no test ran");
+  return {
+    runId: options.runId,
+    generatedAt: new Date().toISOString(),
+    totals,
+    categories,
+    cells: cellList,
+    platforms: [...options.platforms],
+    clauses: Object.fromEntries(Object.entries(clauses).sort(([a], [b]) => a.localeCompare(b))),
+    gate: { passed: reasons.length === 0, reasons },
+    environment,
+  };
+}
+
+function xml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
+}
+
+/** JUnit XML of the (merged) records: one testsuite per suite file. */
+export function junitXml(records: Iterable<TestRecord>): string {
+  const bySuite = new Map<string, TestRecord[]>();
+  for (const r of records) bySuite.set(r.suite, [...(bySuite.get(r.suite) ?? []), r]);
+  const suites = [...bySuite].sort(([a], [b]) => a.localeCompare(b)).map(([suite, rs]) => {
+    const cases = rs
+      .sort((a, b) => a.key.localeCompare(b.key))
+      .map((r) => {
+        const name = xml(`${r.cell ? `[${r.cell.id}] ` : ""}${r.name}`);
+        const time = (r.durationMs / 1000).toFixed(3);
+        const body =
+          r.state === "failed"
+            ? `<failure message="${xml(r.errors[0]?.message.split("\n")[0] ?? "failed")}">${xml(r.errors.map((e) => e.stack ?? e.message).join("\n\n"))}</failure>`
+            : r.state === "passed"
+              ? ""
+              : "<skipped/>";
+        return `    <testcase classname="${xml(suite)}" name="${name}" time="${time}">${body}</testcase>`;
+      });
+    const failures = rs.filter((r) => r.state === "failed").length;
+    const skipped = rs.filter((r) => r.state !== "passed" && r.state !== "failed").length;
+    return `  <testsuite name="${xml(suite)}" tests="${rs.length}" failures="${failures}" skipped="${skipped}">\n${cases.join("\n")}\n  </testsuite>`;
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n${suites.join("\n")}\n</testsuites>\n`;
+}
+
+/** A one-screen clause x platform table: ok, FAIL, skip or a dash for not run. */
+export function clauseTable(summary: ReportSummary): string {
+  const platforms = summary.platforms;
+  const width = Math.max(...platforms.map((p) => p.length), 4);
+  const lines = [`${"clause".padEnd(8)} ${platforms.map((p) => p.padEnd(width)).join(" ")}`];
+  for (const [clause, cells] of Object.entries(summary.clauses)) {
+    const cols = platforms.map((p) => {
+      const vs = Object.entries(cells).filter(([c]) => c.startsWith(`${p}.`)).map(([, v]) => v);
+      const mark = vs.length === 0 ? "-" : vs.includes("failed") ? "FAIL" : vs.includes("passed") ? `ok (${vs.filter((v) => v === "passed").length})` : "skip";
+      return mark.padEnd(width);
+    });
+    lines.push(`${clause.padEnd(8)} ${cols.join(" ")}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Builds reports/<run-id>/: the Allure HTML report (single file, with history across runs and
+ * categories), summary.json with clause x cell verdicts and the gate, junit.xml; then points
+ * reports/latest at it.
+ */
+export async function buildReport(options: BuildReportOptions & { pythonOf: (base: string) => string | undefined }): Promise<{ dir: string; summary: ReportSummary }> {
+  const dir = path.join(options.reportsRoot, options.runId);
+  mkdirSync(dir, { recursive: true });
+  const environment = readRunEnvironment(options.resultsDirs);
+  const enriched = path.join(dir, "allure-results");
+  const records = enrichResults(options.resultsDirs, enriched, environment, options.pythonOf);
+  // The platforms the run itself recorded win over the caller's guess (a report of a filtered run).
+  const platforms = environment?.platforms?.length ? environment.platforms : options.platforms;
+  const summary = summarise(records.values(), { ...options, platforms }, environment);
+
+  const variables: Record<string, string> = {
+    "run id": options.runId,
+    "harness version": environment?.harnessVersion ?? "?",
+    "host version": environment?.hostVersion ?? "?",
+    ...Object.fromEntries(Object.entries(environment?.engines ?? {}).map(([k, v]) => [`engine ${k}`, v])),
+    ...Object.fromEntries(Object.entries(environment?.timingFactors ?? {}).map(([k, v]) => [`timing factor ${k}`, String(v)])),
+    ...Object.fromEntries(Object.entries(environment?.images ?? {}).map(([k, v]) => [`image ${k}`, `${v.host} (${(v.hostId ?? "?").slice(7, 19)})`])),
+    ...(environment?.mutant ? { mutant: environment.mutant } : {}),
+    ...options.extraVariables,
+  };
+  const rc = path.join(dir, ".allurerc.mjs");
+  const staging = path.join(dir, ".allure-html");
+  rmSync(staging, { recursive: true, force: true });
+  writeFileSync(
+    rc,
+    `export default ${JSON.stringify(
+      {
+        name: `distcheck ${options.runId}`,
+        // Allure writes per-plugin subfolders into a non-empty output folder: stage in an empty one.
+        output: staging,
+        historyPath: path.join(options.reportsRoot, "history.jsonl"),
+        categories: ALLURE_CATEGORIES,
+        variables,
+        plugins: { awesome: { options: { singleFile: true, reportLanguage: "en", groupBy: ["epic", "story", "parentSuite"] } } },
+      },
+      null,
+      2,
+    )};\n`,
+  );
+  options.progress?.("generating the Allure report");
+  const allure = path.resolve(import.meta.dirname, "../../node_modules/.bin/allure");
+  const gen = await execa(allure, ["generate", enriched, "--config", rc], { reject: false, all: true });
+  if (gen.exitCode !== 0) throw new DistcheckError("report_generation_failed", `allure generate exited with ${gen.exitCode}:\n${String(gen.all).slice(-3000)}`);
+  for (const f of readdirSync(staging)) renameSync(path.join(staging, f), path.join(dir, f));
+  rmSync(staging, { recursive: true, force: true });
+  // Allure's own summary.json is replaced by distcheck's (clause x cell verdicts and the gate).
+  writeFileSync(path.join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(path.join(dir, "junit.xml"), junitXml(records.values()));
+  const latest = path.join(options.reportsRoot, "latest");
+  rmSync(latest, { recursive: true, force: true });
+  symlinkSync(options.runId, latest);
+  return { dir, summary };
+}

@@ -1,0 +1,44 @@
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkReportInBrowser, inspectTestInBrowser } from "./report-browser-check.ts";
+import { buildReport, type ReportSummary } from "./report-builder.ts";
+import { writeResults } from "./synthetic-results.ts";
+
+// The published report is for people: these tests open it in headless Chromium (Debian's, driven
+// by playwright-core) and check that clause stories and both platforms show, keeping a screenshot.
+const X86 = "linux-x86_64.bookworm.reference";
+const ARM = "linux-aarch64.trixie.reference";
+const LATEST = path.resolve(import.meta.dirname, "../../reports/latest");
+
+describe("the Allure report in a browser", () => {
+  it("shows every clause by platform, with history from the previous run", async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), "report-browser-"));
+    const results = mkdtempSync(path.join(os.tmpdir(), "report-browser-res-"));
+    writeResults(results, [
+      { suite: "discovery", cell: X86, name: "WHL-03: reports entry_point_load_failed", state: "passed" },
+      { suite: "discovery", cell: ARM, name: "WHL-03: reports entry_point_load_failed", state: "passed" },
+      { suite: "hostile-archives", cell: X86, name: "ARC-04: refuses a symlink", state: "passed" },
+      { suite: "hostile-archives", cell: ARM, name: "ARC-04: refuses a symlink", state: "failed", error: { name: "AssertionError", message: "expected unsafe_entry" }, attach: "host log line" },
+    ]);
+    const base = { requiredClauses: [], platforms: ["linux-x86_64", "linux-aarch64"], pythonOf: () => "3.11", resultsDirs: [results], reportsRoot: root };
+    await buildReport({ ...base, runId: "previous" });
+    const { dir } = await buildReport({ ...base, runId: "current" });
+    const check = await checkReportInBrowser(path.join(root, "latest"), ["WHL", "WHL-03", "ARC-04", X86, ARM]);
+    expect(check.missing).toEqual([]);
+    expect(existsSync(check.screenshot)).toBe(true);
+    // The failed test shows one earlier run in its history, its attachment and its category.
+    const page = await inspectTestInBrowser(dir, "ARC-04: refuses a symlink");
+    expect(page).toMatch(/History\s+1\b/);
+    expect(page).toMatch(/Attachments\s+1\b/);
+    expect(page).toContain("Product defects (the host broke a clause)");
+  }, 120_000);
+
+  it("reports/latest of the last conformance run shows each of its clauses and platforms", async () => {
+    expect(existsSync(path.join(LATEST, "index.html")), "run `npm run conformance` first: reports/latest/index.html is missing").toBe(true);
+    const summary = JSON.parse(readFileSync(path.join(LATEST, "summary.json"), "utf8")) as ReportSummary;
+    const check = await checkReportInBrowser(LATEST, [...Object.keys(summary.clauses), ...summary.platforms]);
+    expect(check.missing).toEqual([]);
+  }, 180_000);
+});
