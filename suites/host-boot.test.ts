@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootedHost } from "../src/hosts/booted-host.ts";
 import { runCells } from "./support/cells.ts";
 import { archive, containerPath, wheel } from "./support/fixture-files.ts";
-import { bootHost } from "./support/host.ts";
+import { bootHost, scaledTimeout } from "./support/host.ts";
 
 // The reference host boots on every cell: reaches ready (HST-02), lists a wheel extension with the
 // id and version of its installed manifest (WHL-02), installs an archive whose SHA-256 matches and
@@ -17,7 +17,7 @@ describe.concurrent.each(cells)("host boot on $id", (cell) => {
 
   beforeAll(async () => {
     host = await bootHost(cell, { wheels: [sample], files: [arc] });
-  }, 180_000);
+  }, scaledTimeout(cell, 30_000));
 
   afterAll(async () => {
     await host?.[Symbol.asyncDispose]();
@@ -36,9 +36,9 @@ describe.concurrent.each(cells)("host boot on $id", (cell) => {
     const res = await host.post<{ id: string; version: string }>("/api/agent/install", { source: containerPath(arc), sha256: arc.sha256, id: arc.installId });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body).toMatchObject({ id: arc.installId, version: arc.version });
-    const witness = await waitFor(async () => (await host.witness()).find((l) => l.event === "process_start" && l.fixture === arc.name), 20_000);
+    const witness = await waitFor(async () => (await host.witness()).find((l) => l.event === "process_start" && l.fixture === arc.name), scaledTimeout(cell, 5_000));
     expect(witness).toBeDefined();
-  });
+  }, scaledTimeout(cell, 15_000));
 
   it("ARC-02: refuses a wrong SHA-256 before extracting: no install directory", async () => {
     const wrong = createHash("sha256").update("not the archive").digest("hex");

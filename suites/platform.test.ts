@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { StartedCellContainer } from "../src/containers/cell-container.ts";
 import { TestcontainersCellFactory } from "../src/containers/testcontainers-cell-factory.ts";
 import { runCells } from "./support/cells.ts";
+import { scaledTimeout } from "./support/host.ts";
 import { allWheels, CONTAINER_WHEELS, containerPath, toContainer } from "./support/fixture-files.ts";
 import type { WheelIndexEntry } from "../src/fixtures/build/fixture-index.ts";
 
@@ -19,7 +20,7 @@ describe.concurrent.each(cells)("platform on $id", (cell) => {
 
   beforeAll(async () => {
     container = await factory.start(cell, { image: inject("cellImages")[cell.id]!.base });
-  }, 120_000);
+  }, scaledTimeout(cell, 30_000));
 
   afterAll(async () => {
     await container?.stop();
@@ -64,7 +65,7 @@ describe.concurrent.each(cells)("platform on $id", (cell) => {
         expect(listed, `entry point of ${w.name}`).toContainEqual([w.entryPoint.group, w.entryPoint.name, w.entryPoint.target, normalise(w.distribution), w.version]);
       }
     }
-  });
+  }, scaledTimeout(cell, 30_000));
 
   it("resolves Requires-Dist between sample wheels from the local folder only", async () => {
     const wheels = allWheels();
@@ -77,7 +78,7 @@ describe.concurrent.each(cells)("platform on $id", (cell) => {
     const installed = (JSON.parse(dists.stdout) as string[]).map(normalise);
     for (const req of user!.requiresDist) expect(installed).toContain(normalise(req.split(/[ <>=!~;[(]/)[0]!));
     expect(installed).toContain(normalise(user!.distribution));
-  });
+  }, scaledTimeout(cell, 20_000));
 
   it("has no network", async () => {
     const result = await container.exec(["python3", "-c", "import socket; socket.create_connection(('1.1.1.1', 80), timeout=2)"]);

@@ -27,6 +27,14 @@ export function timingFactorOf(cell: Cell): number {
   return inject("timingFactors")[cell.platform.id] ?? 1;
 }
 
+/**
+ * A test or hook timeout for work that runs inside the cell's containers: the native budget
+ * multiplied by the platform's measured timing factor (qemu makes every process start slower).
+ */
+export function scaledTimeout(cell: Cell, nativeMs: number): number {
+  return Math.ceil(nativeMs * timingFactorOf(cell));
+}
+
 export interface BootHostOptions {
   /** Sample wheels pip-installed (from a local folder, --no-index) before the host boots. */
   wheels?: FixtureIndexEntry[];
