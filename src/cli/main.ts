@@ -9,6 +9,7 @@ import { registerImagesCommand } from "./commands/images-command.ts";
 import { registerRunCommand, EXIT } from "./commands/run-command.ts";
 import { registerFixturesCommand } from "./commands/fixtures-command.ts";
 import { registerReportCommand } from "./commands/report-command.ts";
+import { registerMutantsCommand } from "./commands/mutants-command.ts";
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerFixturesCommand(program);
   registerReportCommand(program);
+  registerMutantsCommand(program);
   return program;
 }
 

@@ -234,6 +234,7 @@ export async function buildReport(options: BuildReportOptions & { pythonOf: (bas
     ...Object.fromEntries(Object.entries(environment?.timingFactors ?? {}).map(([k, v]) => [`timing factor ${k}`, String(v)])),
     ...Object.fromEntries(Object.entries(environment?.images ?? {}).map(([k, v]) => [`image ${k}`, `${v.host} (${(v.hostId ?? "?").slice(7, 19)})`])),
     ...(environment?.mutant ? { mutant: environment.mutant } : {}),
+    ...mutationScore(options.reportsRoot),
     ...options.extraVariables,
   };
   const rc = path.join(dir, ".allurerc.mjs");
@@ -268,4 +269,12 @@ export async function buildReport(options: BuildReportOptions & { pythonOf: (bas
   rmSync(latest, { recursive: true, force: true });
   symlinkSync(options.runId, latest);
   return { dir, summary };
+}
+
+/** The latest mutation run's score, for the report's environment. */
+function mutationScore(reportsRoot: string): Record<string, string> {
+  const file = path.join(reportsRoot, "mutants", "latest.json");
+  if (!existsSync(file)) return {};
+  const run = readJson<{ runId: string; score: { killed: number; total: number } }>(file);
+  return { "mutation score": `${run.score.killed}/${run.score.total} mutants killed (run ${run.runId})` };
 }

@@ -12,6 +12,7 @@ import type { Cell } from "../../src/matrix/matrix.ts";
 import { MatrixError } from "../../src/errors/distcheck-error.ts";
 import { buildFixtures } from "../../src/fixtures/index.ts";
 import { writeRunEnvironment } from "../../src/report/run-environment.ts";
+import { findMutant, loadMutants } from "../../src/mutants/mutant-catalog.ts";
 
 /** Image tags per cell id, provided to the suites. */
 export type CellImages = Record<string, { base: string; host: string }>;
@@ -55,7 +56,7 @@ export default async function globalSetup(project: TestProject): Promise<() => P
     const service = new ImageService(engines.get(resolveEndpoint(cell.platform.engine))!, PROJECT_ROOT);
     const base = service.baseTarget(cell.base.image, cell.platform.id);
     // DISTCHECK_MUTANT boots a reference host built with one clause broken (hosts/reference mutants).
-    const mutant = process.env.DISTCHECK_MUTANT || undefined;
+    const mutant = process.env.DISTCHECK_MUTANT ? findMutant(loadMutants(`${PROJECT_ROOT}/${cell.host.path}`), process.env.DISTCHECK_MUTANT).name : undefined;
     const host = service.hostTarget(cell.host.id, cell.host.path, base, defaultHostSettings(`${PROJECT_ROOT}/${cell.host.path}`, { mutant }));
     if (process.env.DISTCHECK_SKIP_IMAGE_BUILD !== "1") {
       await service.ensure([base, host], { runLabels: runLabels(run), progress: (t, line) => process.stderr.write(`[images] ${t}: ${line}\n`) });
