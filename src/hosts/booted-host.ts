@@ -1,4 +1,4 @@
-import { request } from "undici";
+import { request as httpRequest } from "node:http";
 import type { CellContainerFactory, FileToPut, StartedCellContainer } from "../containers/cell-container.ts";
 import type { ContainerEngine, StreamingExec } from "../engine/container-engine.ts";
 import { DistcheckError } from "../errors/distcheck-error.ts";
@@ -159,15 +159,28 @@ export class BootedHost implements AsyncDisposable {
     return { status: statusCode, body: JSON.parse(body) as T };
   }
 
-  /** One HTTP exchange with the host; the path is sent as given (no normalisation). */
+  /**
+   * One HTTP exchange with the host. The path goes on the wire byte for byte (node:http, not
+   * fetch/undici, which resolve `..` and `%2e%2e` before sending): traversal probes must reach the
+   * host as written.
+   */
   async raw(method: string, path: string, payload?: unknown): Promise<{ statusCode: number; body: string; headers: Record<string, string | string[] | undefined> }> {
-    const res = await request(`${this.url}${path}`, {
-      method: method as "GET",
-      body: payload === undefined ? undefined : JSON.stringify(payload),
-      headers: payload === undefined ? {} : { "content-type": "application/json" },
-      headersTimeout: 30_000 * (this.options.timingFactor ?? 1),
+    const body = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload));
+    const timeout = 30_000 * (this.options.timingFactor ?? 1);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        { host: this.container.ipAddress, port: HOST_PORT, method, path, timeout, headers: body ? { "content-type": "application/json", "content-length": body.length } : {} },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), headers: res.headers }));
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () => req.destroy(new DistcheckError("host_http_timeout", `${method} ${path} got no answer from ${this.options.cell.id} within ${timeout} ms`)));
+      req.on("error", reject);
+      req.end(body);
     });
-    return { statusCode: res.statusCode, body: await res.body.text(), headers: res.headers };
   }
 
   /** pip-installs wheels already in the container, from a local folder only. */

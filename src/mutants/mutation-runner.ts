@@ -67,7 +67,7 @@ export async function runJobs(jobs: MutationJob[], options: { root: string; outD
     const resultsDir = path.join(options.outDir, `${job.mutant?.name ?? "baseline"}-${job.clause}-${job.platform}`);
     rmSync(resultsDir, { recursive: true, force: true });
     const started = performance.now();
-    const run = await execa("npx", ["vitest", "run", "--project", "conformance", ...job.suites.map((s) => `suites/${s}.test.ts`), "--testNamePattern", job.clause, "--reporter=dot"], {
+    const run = await execa("npx", ["vitest", "run", "--project", "conformance", ...job.suites.map((s) => `suites/${s}.test.ts`), "--testNamePattern", job.clause], {
       cwd: options.root,
       reject: false,
       all: true,
@@ -75,7 +75,8 @@ export async function runJobs(jobs: MutationJob[], options: { root: string; outD
     });
     const verdict = judge(job, readRecords(resultsDir), run.exitCode ?? 1, performance.now() - started);
     if (verdict.status === "error") verdict.detail = `${verdict.detail}\n${String(run.all).slice(-2000)}`;
-    options.progress(`      ${verdict.status}${verdict.failed.length ? ` (${verdict.failed.length} failed: ${verdict.failed[0]}${verdict.failed.length > 1 ? ", ..." : ""})` : ""} in ${(verdict.durationMs / 1000).toFixed(0)} s`);
+    const shown = job.mutant === null ? (verdict.status === "survived" ? "passed" : verdict.status) : verdict.status;
+    options.progress(`      ${shown}${verdict.failed.length ? ` (${verdict.failed.length} failed: ${verdict.failed[0]}${verdict.failed.length > 1 ? ", ..." : ""})` : ""} in ${(verdict.durationMs / 1000).toFixed(0)} s`);
     verdicts.push(verdict);
   }
   return verdicts;

@@ -1,4 +1,4 @@
-import { inject, onTestFailed, type TestContext } from "vitest";
+import { inject, type TestContext } from "vitest";
 import type { FileToPut } from "../../src/containers/cell-container.ts";
 import { RunNetwork } from "../../src/containers/run-network.ts";
 import { TestcontainersCellFactory } from "../../src/containers/testcontainers-cell-factory.ts";
@@ -77,7 +77,8 @@ export async function bootHost(cell: Cell, options: BootHostOptions = {}): Promi
  * their test even when tests run concurrently; the report turns them into Allure attachments.
  */
 export function attachOnFailure(ctx: TestContext, host: () => BootedHost | undefined, extra?: () => Promise<Record<string, unknown>>): void {
-  onTestFailed(async () => {
+  // ctx.onTestFailed, not the global one: the global hook cannot tell concurrent tests apart.
+  ctx.onTestFailed(async () => {
     const sections: Array<[string, string, string]> = [];
     const h = host();
     if (h) sections.push([`host log (${h.container.cell.id})`, h.log.slice(-64_000), "text/plain"]);

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .mutants import mutant_enabled
 from .registry import Registry, Staged
 
 log = logging.getLogger("distcheck_host.wheels")
@@ -132,7 +133,14 @@ class WheelLoader:
     def load(self, candidates: list[Candidate] | None = None) -> LoadResult:
         candidates = discover(self.group) if candidates is None else candidates
         log.info("discovered %d entry point(s) in group %s", len(candidates), self.group)
-        ready = [c for c in candidates if self._instantiate(c) and self._read_manifest(c)]
+        ready = []
+        for candidate in candidates:
+            if self._instantiate(candidate) and self._read_manifest(candidate):
+                ready.append(candidate)
+            elif mutant_enabled("whl03-load-failure-aborts-discovery") and self.diagnostics[-1].code == "entry_point_load_failed":
+                # Mutant whl03-load-failure-aborts-discovery (WHL-03): an import failure ends discovery,
+                # so the entry points after it are never loaded.
+                break
         winners = self._dedupe(ready)
         enabled = []
         for candidate in winners:
@@ -265,7 +273,13 @@ class WheelLoader:
         remaining: list[Candidate] = []
         for candidate in candidates:
             spec = candidate.manifest.get("requires_core_version")
-            if spec and not pep440_contains(spec, self.core_version):
+            compatible = not spec or pep440_contains(spec, self.core_version)
+            if spec and mutant_enabled("whl08-prereleases-excluded"):
+                # Mutant whl08-prereleases-excluded (WHL-08): pre-releases of the core never match.
+                from packaging.specifiers import SpecifierSet
+
+                compatible = SpecifierSet(spec).contains(self.core_version, prereleases=False)
+            if not compatible:
                 self._diag("incompatible_extension",
                            f"{candidate.ext_id} {candidate.manifest['version']} requires core version {spec!r}, but this "
                            f"host is {self.core_version}; it was skipped before setup().", candidate)

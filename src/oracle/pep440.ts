@@ -1,0 +1,74 @@
+import { compare, explain, satisfies, validRange } from "@renovatebot/pep440";
+
+/**
+ * PEP 440 as the contract reads it (WHL-08/09/10): `requires_core_version` and the specifiers of
+ * `requires_extensions` are checked with pre-releases included.
+ *
+ * `@renovatebot/pep440` does the parsing and most comparisons. Its exclusive ordered comparisons are
+ * simplified ("`<V` and `>V` never match a version whose release equals V's"), which is wrong when V
+ * is itself a pre-release or post-release (`1.0rc2 > 1.0rc1` is true in PEP 440). Those two operators
+ * are therefore evaluated here with the rules of PEP 440 ("Exclusive ordered comparison").
+ */
+
+const CLAUSE = /^\s*(===|~=|==|!=|<=|>=|<|>)\s*(.*?)\s*$/;
+
+/** A valid PEP 440 version (`1.0`, `0.8.0rc1`, `1!2.0.post1.dev3+local`). */
+export function isPep440Version(version: string): boolean {
+  return explain(version) !== null;
+}
+
+/** A valid PEP 440 specifier set (comma-separated clauses; the empty string matches everything). */
+export function isPep440Specifier(specifier: string): boolean {
+  return validRange(specifier);
+}
+
+/** The clauses of a valid specifier set, trimmed (`">=0.7, <0.8"` → `[">=0.7", "<0.8"]`). */
+export function specifierClauses(specifier: string): string[] {
+  return specifier.split(",").map((c) => c.trim()).filter(Boolean);
+}
+
+/**
+ * True when `version` matches `specifier`, pre-releases included. Throws `Pep440Error` for an
+ * invalid version or specifier (the contract skips those with `invalid_version`/`invalid_specifier`).
+ */
+export function pep440Contains(specifier: string, version: string): boolean {
+  const v = explain(version);
+  if (v === null) throw new Pep440Error("invalid_version", `${JSON.stringify(version)} is not a PEP 440 version`);
+  if (!validRange(specifier)) throw new Pep440Error("invalid_specifier", `${JSON.stringify(specifier)} is not a PEP 440 specifier`);
+  return specifierClauses(specifier).every((clause) => {
+    const match = CLAUSE.exec(clause)!;
+    const [op, target] = [match[1]!, match[2]!];
+    if (op === "<") return exclusiveLess(version, target);
+    if (op === ">") return exclusiveGreater(version, target);
+    return satisfies(version, clause, { prereleases: true });
+  });
+}
+
+function baseEquals(a: string, b: string): boolean {
+  return compare(explain(a)!.base_version, explain(b)!.base_version) === 0;
+}
+
+/** PEP 440: `<V` must not allow a pre-release of V unless V is itself a pre-release. */
+function exclusiveLess(version: string, target: string): boolean {
+  if (!(compare(version, target) < 0)) return false;
+  const [v, t] = [explain(version)!, explain(target)!];
+  if (!t.is_prerelease && v.is_prerelease && baseEquals(version, target)) return false;
+  return true;
+}
+
+/** PEP 440: `>V` must not allow a post-release of V unless V is itself one, nor a local version of V. */
+function exclusiveGreater(version: string, target: string): boolean {
+  if (!(compare(version, target) > 0)) return false;
+  const [v, t] = [explain(version)!, explain(target)!];
+  if (!t.is_postrelease && v.is_postrelease && baseEquals(version, target)) return false;
+  if (v.local !== null && baseEquals(version, target)) return false;
+  return true;
+}
+
+/** An invalid version or specifier given to the PEP 440 helpers; `code` is the contract's diagnostic. */
+export class Pep440Error extends Error {
+  constructor(readonly code: "invalid_version" | "invalid_specifier", message: string) {
+    super(message);
+    this.name = "Pep440Error";
+  }
+}

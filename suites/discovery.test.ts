@@ -1,0 +1,327 @@
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { loadFixtureDeclarations } from "../src/fixtures/declarations/declaration-loader.ts";
+import type { WheelDeclaration } from "../src/fixtures/declarations/fixture-declaration.ts";
+import type { BootedHost } from "../src/hosts/booted-host.ts";
+import type { Cell } from "../src/matrix/matrix.ts";
+import { judgeWheels, normaliseDistribution, predictWheels, type HostDiagnostic, type HostRegistry, type ListedExtension, type WheelJudgement, type WheelObservation } from "../src/oracle/index.ts";
+import { PROJECT_ROOT, runCells } from "./support/cells.ts";
+import { CONTAINER_WHEELS, containerPath, wheel } from "./support/fixture-files.ts";
+import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
+
+// Discovery of wheel extensions (WHL-01..07, 11, 12, 13, 15). Every expectation comes from the oracle
+// (src/oracle), which reads the fixture declarations and the host facts the suite set (core version,
+// disabled list), never the host's answers. One host per cell holds every discovery sample at once
+// (their outcomes do not interfere); a second host per cell goes through install, upgrade and removal
+// with restarts in between.
+const cells = runCells();
+const declarations = new Map((await loadFixtureDeclarations(path.join(PROJECT_ROOT, "fixtures"))).wheels.map((d) => [d.name, d]));
+const decl = (name: string): WheelDeclaration => {
+  const d = declarations.get(name);
+  if (!d) throw new Error(`no wheel declaration named ${name} under fixtures/wheels`);
+  return d;
+};
+
+const DISABLED = ["dev.distcheck.disabled-me"];
+/** Installed by name; dep-base is only put in the --find-links folder, pip must resolve it from there (WHL-01). */
+const DISCOVERY = ["ok-basic", "ok-factory", "dep-user", "import-error", "ctor-raises", "manifest-method-missing", "manifest-invalid-json", "manifest-missing-id", "no-manifest", "dup-a", "dup-b", "disabled-me", "setup-raises", "frontend-present", "frontend-missing"];
+const RESOLVED_BY_PIP = ["dep-base"];
+const LOADED = ["ok-basic", "ok-factory", "dep-user", "dep-base", "frontend-present"];
+const SECRET_MARK = "DISTCHECK-PRIVATE";
+
+/** A GET sent byte for byte (BootedHost.raw), as status and body. */
+async function rawGet(host: BootedHost, rawPath: string): Promise<{ status: number; body: string }> {
+  const r = await host.raw("GET", rawPath);
+  return { status: r.statusCode, body: r.body };
+}
+
+const encodePath = (file: string): string => file.split("/").map(encodeURIComponent).join("/");
+
+async function observe(host: BootedHost): Promise<WheelObservation> {
+  const [extensions, diagnostics, registry, witness] = await Promise.all([
+    host.get<ListedExtension[]>("/api/extensions"),
+    host.get<HostDiagnostic[]>("/api/diagnostics"),
+    host.get<HostRegistry>("/api/registry"),
+    host.witness(),
+  ]);
+  return { extensions, diagnostics, registry, witness };
+}
+
+/** What pip put into the container, read by one Python process (each one costs seconds under qemu). */
+interface Probe {
+  /** Distribution name → [version, direct_url.json or null]. */
+  dists: Record<string, [string, string | null]>;
+  /** [entry point name, distribution name] of the host's group. */
+  entryPoints: Array<[string, string]>;
+  /** extension.json inside each installed package of LOADED. */
+  manifests: Array<{ id: string; name: string; version: string }>;
+  /** The ok-basic package folder (static/ and private/ sit in it). */
+  okBasicDir: string;
+}
+
+async function probeEnvironment(host: BootedHost): Promise<Probe> {
+  const script = [
+    "import importlib.metadata as m, importlib.resources as r, importlib.util as u, json, os",
+    "dists = {d.metadata['Name']: [d.version, d.read_text('direct_url.json')] for d in m.distributions() if d.metadata['Name'].lower().startswith('distcheck-sample')}",
+    "eps = [[ep.name, ep.dist.metadata['Name']] for ep in m.entry_points(group='distcheck.extensions')]",
+    `manifests = [json.loads(r.files(p).joinpath('extension.json').read_text()) for p in ${JSON.stringify(LOADED.map((n) => decl(n).package))}]`,
+    `ok = os.path.dirname(u.find_spec(${JSON.stringify(decl("ok-basic").package)}).origin)`,
+    "print(json.dumps({'dists': dists, 'entryPoints': eps, 'manifests': manifests, 'okBasicDir': ok}))",
+  ].join("\n");
+  const r = await host.container.exec(["python3", "-c", script]);
+  if (r.exitCode !== 0) throw new Error(`probing the installed distributions failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Probe;
+}
+
+async function coreVersionOf(host: BootedHost): Promise<string> {
+  return (await host.get<{ core_version: string }>("/api/version")).core_version;
+}
+
+function problemsAbout(judgement: WheelJudgement, names: string[]): string[] {
+  return judgement.problems.filter((p) => p.fixtures.some((f) => names.includes(f))).map((p) => p.message);
+}
+
+describe.concurrent.each(cells)("discovery on $id", (cell: Cell) => {
+  const factor = timingFactorOf(cell);
+  const installed = [...DISCOVERY, ...RESOLVED_BY_PIP].map(decl);
+  let host: BootedHost | undefined;
+  let seen: WheelObservation;
+  let judgement: WheelJudgement;
+  let probe: Probe;
+
+  beforeAll(async () => {
+    host = await bootHost(cell, { wheels: DISCOVERY.map((n) => wheel(n)), files: RESOLVED_BY_PIP.map((n) => wheel(n)), config: { disabled: DISABLED } });
+    // The discovery samples declare no core range, so any valid core version predicts the same; the
+    // oracle still gets the one the host runs with (the compatibility suite sets and checks it).
+    const coreVersion = await coreVersionOf(host);
+    seen = await observe(host);
+    judgement = judgeWheels(installed, predictWheels(installed, { coreVersion, disabled: DISABLED }), seen);
+    probe = await probeEnvironment(host);
+  }, 240_000 * factor);
+
+  afterAll(async () => {
+    await host?.[Symbol.asyncDispose]();
+  });
+
+  const diagnose = (ctx: TestContext): void => attachOnFailure(ctx, () => host, async () => ({ problems: judgement?.problems, extensions: seen?.extensions, diagnostics: seen?.diagnostics }));
+
+  it("WHL-01: installs from a local folder with pip --no-index, resolving Requires-Dist from that folder only", async (ctx) => {
+    diagnose(ctx);
+    const dists = new Map(Object.entries(probe.dists).map(([k, v]) => [normaliseDistribution(k), v]));
+    expect([...dists.keys()].sort()).toEqual(installed.map((d) => normaliseDistribution(d.distribution)).sort());
+    for (const d of installed) {
+      const found = dists.get(normaliseDistribution(d.distribution));
+      expect(found?.[0], `${d.distribution} installed at its declared version`).toBe(d.version);
+      // Installed from a built wheel, never from a source tree (an editable or directory install records dir_info).
+      if (found?.[1]) expect(JSON.parse(found[1]) as Record<string, unknown>, d.distribution).not.toHaveProperty("dir_info");
+    }
+    // dep-base was never named to pip: it came from the --find-links folder through dep-user's
+    // Requires-Dist; dep-user imports it at import time, and both load.
+    expect(problemsAbout(judgement, ["dep-user", "dep-base"])).toEqual([]);
+    expect(seen.witness.some((w) => w.fixture === "dep-user" && w.event === "setup")).toBe(true);
+  });
+
+  it("WHL-02: every entry point of the group is discovered; id, name and version come from the installed extension.json", async (ctx) => {
+    diagnose(ctx);
+    const entryPoints = probe.entryPoints;
+    expect(entryPoints.length).toBe(installed.length);
+    // Discovered = listed, or reported by a diagnostic that names it.
+    for (const [name, dist] of entryPoints) {
+      const same = (x: { entry_point?: string | null; distribution?: string | null }): boolean => x.entry_point === name && normaliseDistribution(x.distribution ?? "") === normaliseDistribution(dist);
+      expect(seen.extensions.some(same) || seen.diagnostics.some(same), `entry point ${name} of ${dist} is listed or reported`).toBe(true);
+    }
+    // The listing matches the extension.json inside each installed package.
+    expect(probe.manifests.length).toBe(LOADED.length);
+    for (const m of probe.manifests) {
+      expect(seen.extensions.find((e) => e.id === m.id), m.id).toMatchObject({ id: m.id, name: m.name, version: m.version });
+    }
+    expect(problemsAbout(judgement, LOADED)).toEqual([]);
+  });
+
+  it.for<[string, string, string[]]>([
+    ["WHL-03", "an entry point whose import fails", ["import-error"]],
+    ["WHL-04", "a plugin whose constructor raises", ["ctor-raises"]],
+    ["WHL-05", "plugins without a readable, valid extension.json", ["manifest-method-missing", "manifest-invalid-json", "manifest-missing-id", "no-manifest"]],
+    ["WHL-07", "an extension in the disabled list", ["disabled-me"]],
+    ["WHL-11", "a setup() that raises", ["setup-raises"]],
+  ])("%s: %s is reported with the predicted code, is not set up, and every other extension still loads", async ([, , names], ctx) => {
+    diagnose(ctx);
+    expect(problemsAbout(judgement, names)).toEqual([]);
+    // Isolation: the host serves, and the well-behaved samples are loaded and answer.
+    expect(await host!.get("/readyz")).toMatchObject({ ready: true });
+    expect(problemsAbout(judgement, LOADED)).toEqual([]);
+    const ping = await host!.raw("GET", "/api/ok-basic/ping");
+    expect(ping.statusCode).toBe(200);
+    expect(JSON.parse(ping.body)).toMatchObject({ fixture: "ok-basic", data: decl("ok-basic").behaviour.routes[0]!.response });
+    // What it would have added answers nothing.
+    for (const n of names) {
+      for (const route of decl(n).behaviour.routes) expect((await host!.raw(route.method, route.path)).statusCode, `${route.method} ${route.path} of ${n}`).toBe(404);
+    }
+  });
+
+  it("WHL-06: of two distributions declaring one id, exactly one is loaded and the other is reported", async (ctx) => {
+    diagnose(ctx);
+    expect(problemsAbout(judgement, ["dup-a", "dup-b"])).toEqual([]);
+    const winner = judgement.winners["dev.distcheck.dup"];
+    expect(["dup-a", "dup-b"]).toContain(winner);
+    const loser = winner === "dup-a" ? "dup-b" : "dup-a";
+    expect((await host!.raw("GET", decl(winner!).behaviour.routes[0]!.path)).statusCode).toBe(200);
+    expect((await host!.raw("GET", decl(loser).behaviour.routes[0]!.path)).statusCode).toBe(404);
+  });
+
+  it("WHL-12: serves the files under static/ at /extensions/<id>/<path>", async (ctx) => {
+    diagnose(ctx);
+    const d = decl("ok-basic");
+    const base = `/extensions/${d.manifest!.id as string}`;
+    for (const [file, content] of Object.entries(d.behaviour.static)) {
+      expect(await rawGet(host!, `${base}/${encodePath(file)}`), file).toEqual({ status: 200, body: content });
+    }
+    expect((await rawGet(host!, `${base}/no-such-file.txt`)).status).toBe(404);
+  });
+
+  it("WHL-12: refuses traversal (plain, percent-encoded, double-encoded, absolute, backslash) and never reveals private/secret.txt", async (ctx) => {
+    diagnose(ctx);
+    const d = decl("ok-basic");
+    const base = `/extensions/${d.manifest!.id as string}`;
+    // The planted file really sits next to static/, so a traversal that worked would reveal it.
+    const secret = `${probe.okBasicDir}/private/secret.txt`;
+    expect((await host!.container.exec(["cat", secret])).stdout).toContain(SECRET_MARK);
+    const attempts = [
+      "../private/secret.txt",
+      "./../private/secret.txt",
+      "nested/../../private/secret.txt",
+      "nested/deep/../../../private/secret.txt",
+      "%2e%2e/private/secret.txt",
+      "%2E%2E/private/secret.txt",
+      ".%2e/private/secret.txt",
+      "..%2fprivate%2fsecret.txt",
+      "%2e%2e%2fprivate%2fsecret.txt",
+      "nested%2f..%2f..%2fprivate%2fsecret.txt",
+      "%252e%252e/private/secret.txt",
+      "%252e%252e%252fprivate%252fsecret.txt",
+      "%25252e%25252e/private/secret.txt",
+      secret,
+      secret.split("/").join("%2F"),
+      "/etc/passwd",
+      "%2Fetc%2Fpasswd",
+      "..\\private\\secret.txt",
+      "..%5cprivate%5csecret.txt",
+      "nested\\..\\..\\private\\secret.txt",
+      "%5c..%5cprivate%5csecret.txt",
+    ];
+    const answers: Array<{ attempt: string; status: number; body: string }> = [];
+    for (const attempt of attempts) {
+      const r = await rawGet(host!, `${base}/${attempt}`);
+      answers.push({ attempt, status: r.status, body: r.body.slice(0, 300) });
+    }
+    expect(answers.filter((a) => a.body.includes(SECRET_MARK) || /root:.*:0:0:/.test(a.body)), "answers that revealed a file outside static/").toEqual([]);
+    expect(answers.filter((a) => a.status < 400 || a.status >= 500), "attempts not refused with a 4xx").toEqual([]);
+  });
+
+  it("WHL-13: publishes frontend.remote_entry as remote_entry_url, and reports a remote entry missing from the wheel", async (ctx) => {
+    diagnose(ctx);
+    expect(problemsAbout(judgement, ["frontend-present", "frontend-missing"])).toEqual([]);
+    const d = decl("frontend-present");
+    const frontend = d.manifest!.frontend as { remote_entry: string; scope: string };
+    const url = seen.extensions.find((e) => e.id === d.manifest!.id)?.remote_entry_url;
+    expect(url).toBe(`/extensions/${d.manifest!.id as string}/${frontend.remote_entry}`);
+    const served = await host!.raw("GET", url!);
+    expect(served.statusCode).toBe(200);
+    expect(served.body).toContain(frontend.scope);
+  });
+
+  describe.sequential("after install, upgrade and removal", () => {
+    let life: BootedHost | undefined;
+    let lifeCore: string;
+    let firstWinner: string | undefined;
+    let last: { seen?: WheelObservation; judgement?: WheelJudgement } = {};
+    const lifeDiagnose = (ctx: TestContext): void => attachOnFailure(ctx, () => life, async () => ({ problems: last.judgement?.problems, extensions: last.seen?.extensions, diagnostics: last.seen?.diagnostics }));
+
+    /** Restarts (witness cleared in between, so the lines are this boot's), then judges everything installed. */
+    async function restartAndJudge(names: string[]): Promise<WheelJudgement> {
+      await life!.stop();
+      await life!.container.exec(["rm", "-f", "/tmp/distcheck-witness.jsonl"]);
+      await life!.boot();
+      const seenNow = await observe(life!);
+      const installedNow = names.map(decl);
+      last = { seen: seenNow, judgement: judgeWheels(installedNow, predictWheels(installedNow, { coreVersion: lifeCore }), seenNow) };
+      return last.judgement!;
+    }
+
+    // One pip call and one restart serve two tests (restarts and pip cost tens of seconds under qemu):
+    // ok-factory is new, ok-basic 2.0.0 upgrades 1.0.0.
+    let afterInstall: Promise<WheelJudgement> | undefined;
+    const installNewAndNewer = (): Promise<WheelJudgement> =>
+      (afterInstall ??= (async () => {
+        await pip(["install", "--no-index", "--find-links", CONTAINER_WHEELS, containerPath(wheel("ok-factory")), containerPath(wheel("ok-basic-2"))]);
+        return restartAndJudge(["ok-basic-2", "dup-a", "dup-b", "ok-factory"]);
+      })());
+
+    async function pip(args: string[]): Promise<void> {
+      const r = await life!.container.exec(["python3", "-m", "pip", "--disable-pip-version-check", ...args]);
+      expect(r.exitCode, `pip ${args.join(" ")}:\n${r.stdout}${r.stderr}`).toBe(0);
+    }
+
+    beforeAll(async () => {
+      life = await bootHost(cell, { wheels: [wheel("ok-basic"), wheel("dup-a"), wheel("dup-b")], files: [wheel("ok-factory"), wheel("ok-basic-2")] });
+      lifeCore = await coreVersionOf(life);
+      const names = ["ok-basic", "dup-a", "dup-b"].map(decl);
+      last = { seen: await observe(life) };
+      last.judgement = judgeWheels(names, predictWheels(names, { coreVersion: lifeCore }), last.seen!);
+      firstWinner = last.judgement.winners["dev.distcheck.dup"];
+    }, 240_000 * factor);
+
+    afterAll(async () => {
+      await life?.[Symbol.asyncDispose]();
+    });
+
+    it("WHL-02 WHL-06: a wheel installed while the host runs is discovered after a restart; the same duplicate wins across restarts", async (ctx) => {
+      lifeDiagnose(ctx);
+      expect(firstWinner, JSON.stringify(last.judgement?.problems)).toBeDefined();
+      const j = await installNewAndNewer();
+      expect(j.problems.map((p) => p.message)).toEqual([]);
+      expect(last.seen!.extensions.find((e) => e.id === decl("ok-factory").manifest!.id)).toMatchObject({ name: decl("ok-factory").manifest!.name, version: decl("ok-factory").manifest!.version });
+      expect(j.winners["dev.distcheck.dup"]).toBe(firstWinner);
+    }, 180_000 * factor);
+
+    it("WHL-15: a newer wheel replaces the older one after a restart", async (ctx) => {
+      lifeDiagnose(ctx);
+      const [older, newer] = [decl("ok-basic"), decl("ok-basic-2")];
+      const j = await installNewAndNewer();
+      expect(j.problems.map((p) => p.message)).toEqual([]);
+      expect(j.winners["dev.distcheck.dup"]).toBe(firstWinner);
+      const s = last.seen!;
+      expect(s.extensions.filter((e) => e.id === newer.manifest!.id)).toEqual([expect.objectContaining({ version: newer.manifest!.version, name: newer.manifest!.name })]);
+      // The new code runs, the old one does not.
+      expect(s.witness.filter((w) => w.event === "setup" && (w.fixture === older.name || w.fixture === newer.name)).map((w) => w.fixture)).toEqual([newer.name]);
+      const added = newer.behaviour.routes.find((r) => !older.behaviour.routes.some((o) => o.path === r.path) && r.response !== undefined)!;
+      const answer = await life!.raw(added.method, added.path);
+      expect(answer.statusCode).toBe(200);
+      expect(JSON.parse(answer.body)).toMatchObject({ data: added.response });
+      // What only the old version had is gone: a route and a static file.
+      const gone = older.behaviour.routes.find((r) => !newer.behaviour.routes.some((n) => n.path === r.path))!;
+      expect((await life!.raw(gone.method, gone.path)).statusCode).toBe(404);
+      const base = `/extensions/${newer.manifest!.id as string}`;
+      expect(await rawGet(life!, `${base}/hello.txt`)).toEqual({ status: 200, body: newer.behaviour.static["hello.txt"] });
+      const oldOnly = Object.keys(older.behaviour.static).find((f) => !(f in newer.behaviour.static))!;
+      expect((await rawGet(life!, `${base}/${encodePath(oldOnly)}`)).status).toBe(404);
+    }, 180_000 * factor);
+
+    it("WHL-15: an uninstalled wheel leaves no stale entry after a restart", async (ctx) => {
+      lifeDiagnose(ctx);
+      const removed = decl("ok-basic-2");
+      const id = removed.manifest!.id as string;
+      await pip(["uninstall", "-y", removed.distribution]);
+      const j = await restartAndJudge(["dup-a", "dup-b", "ok-factory"]);
+      expect(j.problems.map((p) => p.message)).toEqual([]);
+      expect(j.winners["dev.distcheck.dup"]).toBe(firstWinner);
+      const s = last.seen!;
+      expect(s.extensions.map((e) => e.id).sort()).toEqual(["dev.distcheck.dup", "dev.distcheck.ok-factory"]);
+      expect(s.diagnostics.filter((d) => d.extension_id === id || normaliseDistribution(d.distribution ?? "") === normaliseDistribution(removed.distribution))).toEqual([]);
+      expect([...s.registry.routes, ...s.registry.services, ...s.registry.operators].filter((x) => x.owner === id)).toEqual([]);
+      expect(s.witness.filter((w) => w.ext === id)).toEqual([]);
+      for (const route of removed.behaviour.routes) expect((await life!.raw(route.method, route.path)).statusCode, route.path).toBe(404);
+      expect((await rawGet(life!, `/extensions/${id}/hello.txt`)).status).toBe(404);
+    }, 120_000 * factor);
+  });
+});
