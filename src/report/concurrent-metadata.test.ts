@@ -19,9 +19,19 @@ describe("report metadata of concurrent tests", () => {
       `export default { test: { root: ${JSON.stringify(ROOT)}, include: ["src/report/__fixtures__/concurrent-metadata.fixture.ts"], reporters: [["allure-vitest/reporter", { resultsDir: ${JSON.stringify(results)} }], [${JSON.stringify(path.join(ROOT, "src/report/distcheck-vitest-reporter.ts"))}, { resultsDir: ${JSON.stringify(results)} }]] } };\n`,
     );
     const run = await execa("npx", ["vitest", "run", "--config", config], { cwd: ROOT, reject: false, all: true });
-    expect(run.exitCode, String(run.all)).toBe(0);
+    // Exactly the two deliberate failures.
+    expect(run.exitCode, String(run.all)).toBe(1);
 
-    const records = readdirSync(path.join(results, RECORDS_DIR)).map((f) => JSON.parse(readFileSync(path.join(results, RECORDS_DIR, f), "utf8")) as TestRecord);
+    const all = readdirSync(path.join(results, RECORDS_DIR)).map((f) => JSON.parse(readFileSync(path.join(results, RECORDS_DIR, f), "utf8")) as TestRecord);
+    const failing = all.filter((r) => r.name.includes("failing test"));
+    expect(failing).toHaveLength(2);
+    expect(all.filter((r) => r.state === "failed")).toHaveLength(2);
+    for (const r of failing) {
+      const i = /failing test (\d)/.exec(r.name)![1];
+      expect(r.state).toBe("failed");
+      expect(r.attachments).toEqual([{ name: "host log", contentType: "text/plain", body: `log of failing test ${i}` }]);
+    }
+    const records = all.filter((r) => !r.name.includes("failing test"));
     expect(records).toHaveLength(12);
     for (const r of records) {
       const [, i, cell] = /^WHL-0\d: test (\d) on (\S+)$/.exec(r.name)!;
@@ -31,8 +41,8 @@ describe("report metadata of concurrent tests", () => {
     }
 
     const allure = readdirSync(results).filter((f) => f.endsWith("-result.json")).map((f) => JSON.parse(readFileSync(path.join(results, f), "utf8")) as { name: string; steps: Array<{ name: string }> });
-    expect(allure).toHaveLength(12);
-    for (const result of allure) {
+    expect(allure).toHaveLength(14);
+    for (const result of allure.filter((r) => !r.name.includes("failing test"))) {
       const [, i, cell] = /^WHL-0\d: test (\d) on (\S+)$/.exec(result.name)!;
       const steps = result.steps.map((s) => s.name).join("\n");
       // allure-vitest records each expect() as a step: both of this test's, and nobody else's.

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Reporter, TestCase } from "vitest/node";
 import { cellOf, clauseIdsOf, suiteOf, testKey } from "./test-identity.ts";
-import { RECORDS_DIR, type TestRecord } from "./test-record.ts";
+import { RECORDS_DIR, type FailureAttachment, type TestRecord } from "./test-record.ts";
 
 /**
  * Writes one record per finished test: its clause ids and cell (derived from its own title and
@@ -35,7 +35,9 @@ export default class DistcheckVitestReporter implements Reporter {
       state: result.state,
       durationMs: testCase.diagnostic()?.duration ?? 0,
       errors: (result.errors ?? []).map((e) => ({ message: e.message, stack: e.stack, name: e.name })),
-      attachments: testCase
+      attachments: [
+        ...((testCase.meta() as { distcheckAttachments?: FailureAttachment[] }).distcheckAttachments ?? []),
+        ...testCase
         .annotations()
         .filter((a) => a.attachment)
         .map((a) => ({
@@ -49,6 +51,7 @@ export default class DistcheckVitestReporter implements Reporter {
                 : Buffer.from(a.attachment!.body, "base64").toString("utf8")
               : Buffer.from(a.attachment!.body ?? "").toString("utf8"),
         })),
+      ],
     };
     const id = createHash("sha256").update(record.key).digest("hex").slice(0, 24);
     writeFileSync(path.join(this.dir, `${id}.json`), JSON.stringify(record));

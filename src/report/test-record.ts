@@ -16,3 +16,10 @@ export interface TestRecord {
 }
 
 export const RECORDS_DIR = "distcheck";
+
+/** An attachment a failing test carries in its task meta (`distcheckAttachments`). */
+export interface FailureAttachment {
+  name: string;
+  contentType: string;
+  body: string;
+}

@@ -7,6 +7,7 @@ import type { FixtureIndexEntry } from "../../src/fixtures/build/fixture-index.t
 import { BootedHost, type HostBootOptions } from "../../src/hosts/booted-host.ts";
 import type { Cell } from "../../src/matrix/matrix.ts";
 import { CONTAINER_WHEELS, containerPath, toContainer } from "./fixture-files.ts";
+import type { FailureAttachment } from "../../src/report/test-record.ts";
 
 const factory = new TestcontainersCellFactory();
 const engines = new Map<string, { engine: DockerEngine; network: RunNetwork }>();
@@ -73,21 +74,21 @@ export async function bootHost(cell: Cell, options: BootHostOptions = {}): Promi
 
 /**
  * On failure, attach what a person needs to the test: the host's log and whatever `extra` returns
- * (install output, timeline, archive listing), one attachment each. Vitest annotations are bound to
- * their test even when tests run concurrently; the report turns them into Allure attachments.
+ * (install output, timeline, archive listing), one attachment each. They travel in the test's own
+ * task meta (annotations are refused once a test has failed), so concurrent tests never mix them;
+ * distcheck's reporter turns them into Allure attachments.
  */
 export function attachOnFailure(ctx: TestContext, host: () => BootedHost | undefined, extra?: () => Promise<Record<string, unknown>>): void {
   // ctx.onTestFailed, not the global one: the global hook cannot tell concurrent tests apart.
   ctx.onTestFailed(async () => {
-    const sections: Array<[string, string, string]> = [];
+    const attachments: FailureAttachment[] = [];
     const h = host();
-    if (h) sections.push([`host log (${h.container.cell.id})`, h.log.slice(-64_000), "text/plain"]);
+    if (h) attachments.push({ name: `host log (${h.container.cell.id})`, body: h.log.slice(-64_000), contentType: "text/plain" });
     if (extra) {
       const more = await extra().catch((e: unknown) => ({ "diagnostics error": String(e) }));
-      for (const [k, v] of Object.entries(more)) sections.push(typeof v === "string" ? [k, v, "text/plain"] : [k, JSON.stringify(v, null, 2), "application/json"]);
+      for (const [name, v] of Object.entries(more)) attachments.push(typeof v === "string" ? { name, body: v, contentType: "text/plain" } : { name, body: JSON.stringify(v, null, 2), contentType: "application/json" });
     }
-    for (const [name, body, contentType] of sections) {
-      await ctx.annotate(name, "attachment", { body, contentType, bodyEncoding: "utf-8" }).catch(() => undefined);
-    }
+    const meta = ctx.task.meta as { distcheckAttachments?: FailureAttachment[] };
+    meta.distcheckAttachments = [...(meta.distcheckAttachments ?? []), ...attachments];
   });
 }

@@ -15,3 +15,19 @@ describe.concurrent.each(["linux-x86_64.bookworm.reference", "linux-aarch64.trix
     });
   }
 });
+
+// Two concurrent tests that fail on purpose, each attaching its own diagnostics the way
+// attachOnFailure does (task meta, set in the test's own onTestFailed).
+describe.concurrent("failures on linux-x86_64.trixie.reference", () => {
+  for (const [i, delay] of [30, 1].entries()) {
+    it(`ARC-0${i + 1}: failing test ${i}`, async (ctx) => {
+      ctx.onTestFailed(async () => {
+        await new Promise((r) => setTimeout(r, delay));
+        const meta = ctx.task.meta as { distcheckAttachments?: unknown[] };
+        meta.distcheckAttachments = [{ name: "host log", contentType: "text/plain", body: `log of failing test ${i}` }];
+      });
+      await new Promise((r) => setTimeout(r, delay));
+      expect(`failing ${i}`).toBe("never");
+    });
+  }
+});

@@ -30,6 +30,7 @@ from .errors import HostError
 from .events import EventLog
 from .fsutil import force_rmtree, integrity_hash, make_read_only, write_atomic
 from .manifest import MANIFEST_NAME, derive_id, parse_manifest
+from .mutants import mutant_enabled
 from .platforms import detect_platform, pick_candidate
 from .supervisor import Supervisor
 from .versions import Range, SemVer
@@ -188,14 +189,23 @@ class Agent:
         staging = tempfile.mkdtemp(prefix="install-", dir=self.tmp_dir)
         try:
             archive = os.path.join(staging, "archive")
-            fetch(source, archive, expected, max_bytes=self.config.max_download_bytes,
-                  timeout=self.config.download_timeout)
+            deferred: HostError | None = None
+            try:
+                fetch(source, archive, expected, max_bytes=self.config.max_download_bytes,
+                      timeout=self.config.download_timeout)
+            except HostError as exc:
+                # Mutant arc02-checksum-after-extract (ARC-02): extracts first, compares the checksum after.
+                if not (exc.code == "checksum_mismatch" and mutant_enabled("arc02-checksum-after-extract")):
+                    raise
+                deferred = exc
             check_magic(archive, kind, file_name)
             version_stage = os.path.join(staging, "version")
             code = os.path.join(version_stage, "code")
             os.makedirs(code)
             limits = Limits(self.config.max_extracted_bytes, self.config.max_files)
             extracted = extract_archive(archive, kind, code, limits, file_name)
+            if deferred is not None:
+                raise deferred
             os.unlink(archive)
             with open(os.path.join(code, MANIFEST_NAME), encoding="utf-8", errors="strict") as handle:
                 try:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator
 
 from ..errors import HostError
+from ..mutants import mutant_enabled
 from .entries import EntryProblem, EntrySet, check_entry_name
 
 MANIFEST = "extension.toml"
@@ -85,7 +86,8 @@ class _Counter:
             if self.files > self.limits.max_files:
                 raise _too_many(self.display, self.files, self.limits.max_files)
             self.declared += member.declared_size
-            if self.declared > self.limits.max_bytes:
+            # Mutant arc05-check-after-write (ARC-05): trusts nothing up front and writes everything.
+            if self.declared > self.limits.max_bytes and not mutant_enabled("arc05-check-after-write"):
                 raise _too_large(self.display, self.declared, self.limits.max_bytes, declared=True)
         elif self.members > 2 * self.limits.max_files + 100:
             raise _too_many(self.display, self.members, self.limits.max_files)
@@ -247,9 +249,12 @@ def extract_archive(path: str, kind: str, dest: str, limits: Limits, display: st
                         raise _corrupt(display, exc) from None
                     if not chunk:
                         break
-                    if result.bytes + len(chunk) > limits.max_bytes:
+                    if result.bytes + len(chunk) > limits.max_bytes and not mutant_enabled("arc05-check-after-write"):
                         raise _too_large(display, result.bytes, limits.max_bytes, declared=False)
                     out.write(chunk)
                     result.bytes += len(chunk)
         result.names.append(member.name)
+    if mutant_enabled("arc05-check-after-write") and result.bytes > limits.max_bytes:
+        # The limit is noticed only after every byte was written (ARC-05 broken: "stops writing").
+        raise _too_large(display, result.bytes, limits.max_bytes, declared=False)
     return result

@@ -1,0 +1,293 @@
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import type { BootedHost } from "../src/hosts/booted-host.ts";
+import type { Cell } from "../src/matrix/matrix.ts";
+import { scaledBound } from "../src/timing/timing-factor.ts";
+import { runCells } from "./support/cells.ts";
+import { DownloadSidecar, networkOf, type SidecarRequest } from "./support/download-sidecar.ts";
+import { CONTAINER_ARCHIVES, archive, containerPath, hostileEntries } from "./support/fixture-files.ts";
+import {
+  DEFAULT_DATA_DIR,
+  describeDiff,
+  diffSnapshots,
+  diffWithin,
+  hashTree,
+  prepareHarnessDir,
+  snapshotFilesystem,
+  unexpectedDataDirChanges,
+  type FilesystemSnapshot,
+  type SnapshotDiff,
+} from "./support/filesystem-snapshot.ts";
+import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
+
+// ARC-02: the SHA-256 of the downloaded bytes is checked before anything is extracted; a mismatch
+// fails at once and leaves no trace, the previous version untouched and runnable. ARC-03: downloads
+// time out and are capped in size; a truncated download is a checksum failure. The host runs with a
+// small `download_timeout` and `max_download_bytes` so both bounds are reached in seconds; downloads
+// come from a sidecar on the run's internal network that can truncate, stall, drip and oversend.
+//
+// Uppercase hex: ARC-02 checks "the SHA-256 of the downloaded bytes", a 256-bit value; hex is only
+// its spelling and hex digits are case-insensitive (RFC 4648 §8 lists the lower-case alphabet, and
+// tools such as certutil print upper case). A digest written in upper case is the same digest, so a
+// host must accept it. An empty or missing checksum is not a digest at all: it must be refused with
+// a clear error (INTERFACE.md: `checksum_invalid`), never treated as "skip the check".
+
+const cells = runCells();
+const DATA_DIR = DEFAULT_DATA_DIR;
+/**
+ * The configured download timeout, seconds: short enough to wait for, long enough that a normal
+ * download of a few KiB from the sidecar (about 50 ms natively) never hits it, also under emulation:
+ * 2 s natively, 0.15 s per unit of the platform's timing factor where that is more.
+ */
+const downloadTimeoutS = (factor: number): number => Math.max(2, Math.ceil(0.15 * factor));
+/** Native tolerance on top of the timeout: exec and HTTP round trips, thread wake-ups. */
+const TIMEOUT_TOLERANCE_MS = 1500;
+/** The configured download cap: far above every fixture archive, far below what the sidecar sends. */
+const MAX_DOWNLOAD_BYTES = 1024 * 1024;
+/** What the sidecar offers past the cap; a host that reads it all moves 256 MiB. */
+const OVERSIZED_BYTES = 256 * 1024 * 1024;
+/** Socket buffers between sidecar and host absorb some bytes after the host stops reading. */
+const SOCKET_SLACK_BYTES = 32 * 1024 * 1024;
+const TARGET_ID = "distcheck.checksum-target";
+
+/** The previously installed version, and the archive each refused install offers (another version). */
+const previous = archive("arc-basic-next", "tar.gz");
+const candidate = archive("arc-basic", "tar.gz");
+if (previous.version === candidate.version) throw new Error("the candidate archive must have another version than the previous one");
+/** An archive that extraction would refuse: a checksum checked first answers checksum_mismatch instead. */
+const hostile = hostileEntries().find((e) => e.name === "symlink-write-through" && e.format === "tar.gz")!;
+/** Hostile archives are the corpus base (arc-minimal) plus their entries: the base's version. */
+const hostileVersion = archive("arc-minimal", "tar.gz").version;
+const OVERSIZED_FILE = `${CONTAINER_ARCHIVES}/oversized-9.9.9.tar.gz`;
+
+const wrongSha = createHash("sha256").update("these are not the archive's bytes").digest("hex");
+
+interface ErrorBody {
+  error?: { code: string; message: string };
+}
+interface ExtensionStatus {
+  id: string;
+  version: string;
+  state: string;
+  pid: number | null;
+}
+interface HostEvent {
+  t_ms: number;
+  event: string;
+  source?: string;
+  code?: string;
+  message?: string;
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let delay = 20;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 500);
+  }
+}
+
+async function runningPid(host: BootedHost, id: string, version: string, timeoutMs: number): Promise<number> {
+  const status = await waitFor(async () => {
+    const s = await host.get<ExtensionStatus>(`/api/agent/extensions/${id}`);
+    return s.state === "running" && s.version === version && s.pid ? s : undefined;
+  }, timeoutMs, `${id} ${version} to run`);
+  await waitFor(async () => (await host.witness()).find((l) => l.event === "process_start" && l.pid === status.pid), timeoutMs, `process_start of ${id} pid ${status.pid}`);
+  return status.pid!;
+}
+
+/** CLOCK_MONOTONIC in ms: the clock of the host's event log (INTERFACE.md `t_ms`). */
+const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => {
+  const factor = timingFactorOf(cell);
+  const DOWNLOAD_TIMEOUT_S = downloadTimeoutS(factor);
+  let host: BootedHost;
+  let sidecar: DownloadSidecar;
+  let baseline: FilesystemSnapshot;
+  let fullBefore: FilesystemSnapshot;
+  let previousPid: number;
+  let previousCode: string;
+  let oversizedSha: string;
+
+  beforeAll(async () => {
+    host = await bootHost(cell, {
+      files: [previous, candidate, hostile],
+      config: { download_timeout: DOWNLOAD_TIMEOUT_S, max_download_bytes: MAX_DOWNLOAD_BYTES },
+    });
+    sidecar = await DownloadSidecar.start(cell, await networkOf(host.container), [previous, candidate, hostile], factor);
+    await prepareHarnessDir(host.container);
+    // A local file over the cap: random bytes, its own digest (so only the size can refuse it).
+    const made = await host.container.exec(["sh", "-c", `head -c ${2 * MAX_DOWNLOAD_BYTES} /dev/urandom > ${OVERSIZED_FILE} && sha256sum ${OVERSIZED_FILE}`]);
+    if (made.exitCode !== 0) throw new Error(`setup: could not write ${OVERSIZED_FILE}: ${made.stderr}`);
+    oversizedSha = made.stdout.split(/\s+/)[0]!;
+    const res = await host.post("/api/agent/install", { source: containerPath(previous), sha256: previous.sha256, id: TARGET_ID });
+    if (res.status !== 201) throw new Error(`setup: installing ${previous.name} ${previous.version} as ${TARGET_ID} answered ${res.status} ${JSON.stringify(res.body)}`);
+    previousPid = await runningPid(host, TARGET_ID, previous.version, 30_000 * factor);
+    previousCode = await hashTree(host.container, `${DATA_DIR}/extensions/${TARGET_ID}/${previous.version}/code`);
+    fullBefore = await snapshotFilesystem(host.container);
+    baseline = await snapshotFilesystem(host.container, { root: DATA_DIR });
+  }, 300_000 * factor);
+
+  afterAll(async () => {
+    await host?.[Symbol.asyncDispose]();
+    await sidecar?.[Symbol.asyncDispose]();
+  });
+
+  /**
+   * Installs `body` (as TARGET_ID unless it names an id), expects a refusal with `code`, then checks
+   * ARC-02/ARC-07: no install directory for the offered version, nothing added or removed in the
+   * data directory (temp files gone), the previous version still running as the same process.
+   */
+  async function expectRefusal(ctx: TestContext, body: Record<string, unknown>, codes: string[], offeredVersion = candidate.version) {
+    let diff: SnapshotDiff | undefined;
+    let response: unknown;
+    attachOnFailure(ctx, () => host, async () => ({
+      request: body,
+      response,
+      "data directory changes": diff ? describeDiff(diff) : "(not taken)",
+      events: (await host.get<HostEvent[]>("/api/events")).slice(-20),
+      sidecar: await sidecar.requests().catch((e: unknown) => String(e)),
+    }));
+    const sentAt = monotonicMs();
+    const started = performance.now();
+    const res = await host.post<ErrorBody>("/api/agent/install", { id: TARGET_ID, ...body });
+    const elapsedMs = performance.now() - started;
+    const answeredAt = monotonicMs();
+    response = res;
+    const after = await snapshotFilesystem(host.container, { root: DATA_DIR });
+    diff = diffSnapshots(baseline, after);
+    baseline = after;
+    expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
+    expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
+    expect(codes, `code ${res.body.error?.code}: ${res.body.error?.message}`).toContain(res.body.error?.code);
+    expect(res.body.error?.message, "a message that says what was wrong").toMatch(/\S{10,}/);
+    expect(after.has(`${DATA_DIR}/extensions/${TARGET_ID}/${offeredVersion}`), "install directory of the refused version").toBe(false);
+    expect(unexpectedDataDirChanges(diff, DATA_DIR), describeDiff(diff)).toEqual([]);
+    const status = await host.get<ExtensionStatus>(`/api/agent/extensions/${TARGET_ID}`);
+    expect(status, "the previously installed version").toMatchObject({ version: previous.version, state: "running", pid: previousPid });
+    return { res, elapsedMs, sentAt, answeredAt };
+  }
+
+  /** The host's install_started / install_refused pair for `source` inside [from, to] (shared clock). */
+  async function refusalEvents(source: string, from: number, to: number): Promise<{ started: HostEvent; refused: HostEvent }> {
+    const events = (await host.get<HostEvent[]>("/api/events")).filter((e) => e.source === source && e.t_ms >= from - 1 && e.t_ms <= to + 1);
+    const started = events.find((e) => e.event === "install_started");
+    const refused = events.find((e) => e.event === "install_refused");
+    expect(started, `install_started for ${source} between ${from} and ${to} ms (CLOCK_MONOTONIC)`).toBeDefined();
+    expect(refused, `install_refused for ${source} between ${from} and ${to} ms (CLOCK_MONOTONIC)`).toBeDefined();
+    return { started: started!, refused: refused! };
+  }
+
+  describe.sequential("on one host", () => {
+    it("ARC-02: a wrong SHA-256 of a local archive is refused with checksum_mismatch and leaves no trace", async (ctx) => {
+      await expectRefusal(ctx, { source: containerPath(candidate), sha256: wrongSha }, ["checksum_mismatch"]);
+    }, 60_000 * factor);
+
+    it("ARC-02: a wrong SHA-256 of a download from the internal network is refused with checksum_mismatch and leaves no trace", async (ctx) => {
+      await expectRefusal(ctx, { source: sidecar.fileUrl(candidate), sha256: wrongSha }, ["checksum_mismatch"]);
+      const served = await sidecar.waitForRequest(`/files/${candidate.file.split("/").pop()}`, 10_000 * factor);
+      expect(served.outcome, "the sidecar served the whole archive").toBe("complete");
+    }, 60_000 * factor);
+
+    it("ARC-02: the SHA-256 of another, valid archive is a mismatch too", async (ctx) => {
+      await expectRefusal(ctx, { source: containerPath(candidate), sha256: previous.sha256 }, ["checksum_mismatch"]);
+    }, 60_000 * factor);
+
+    it("ARC-02: the checksum is checked before the archive is opened: a hostile archive with a wrong SHA-256 is refused as checksum_mismatch, not by its entries", async (ctx) => {
+      // Extracting first would meet the symlink (unsafe_entry) before any checksum comparison.
+      await expectRefusal(ctx, { source: containerPath(hostile), sha256: wrongSha }, ["checksum_mismatch"], hostileVersion);
+      await expectRefusal(ctx, { source: sidecar.fileUrl(hostile), sha256: wrongSha }, ["checksum_mismatch"], hostileVersion);
+    }, 60_000 * factor);
+
+    it("ARC-02 ARC-03: a truncated download is a checksum failure, not a partial install", async (ctx) => {
+      const url = sidecar.truncatedUrl(candidate);
+      await expectRefusal(ctx, { source: url, sha256: candidate.sha256 }, ["checksum_mismatch"]);
+      const served = await sidecar.waitForRequest(`/truncate/${candidate.file.split("/").pop()}`, 10_000 * factor);
+      expect(served.outcome).toBe("truncated");
+      expect(served.sent, "bytes the sidecar sent before closing").toBeLessThan(candidate.size);
+    }, 60_000 * factor);
+
+    it("ARC-02: an empty SHA-256 is refused with a clear error before anything is downloaded", async (ctx) => {
+      const { res } = await expectRefusal(ctx, { source: containerPath(candidate), sha256: "" }, ["checksum_invalid"]);
+      expect(res.body.error?.message).toMatch(/sha-?256/i);
+    }, 60_000 * factor);
+
+    it("ARC-02: a missing SHA-256 is refused with a clear error, never treated as 'skip the check'", async (ctx) => {
+      const { res } = await expectRefusal(ctx, { source: containerPath(candidate) }, ["checksum_invalid"]);
+      expect(res.body.error?.message).toMatch(/sha-?256/i);
+    }, 60_000 * factor);
+
+    it("ARC-03: a download that never answers is refused with download_timeout at the configured download_timeout", async (ctx) => {
+      const url = sidecar.stallUrl(candidate);
+      await expectTimeout(ctx, url);
+    }, 120_000 * factor);
+
+    it("ARC-03: a download that trickles is refused at the configured download_timeout: the timeout bounds the whole transfer, not each read", async (ctx) => {
+      await expectTimeout(ctx, sidecar.dripUrl(candidate));
+    }, 120_000 * factor);
+
+    async function expectTimeout(ctx: TestContext, url: string): Promise<void> {
+      const timeoutMs = DOWNLOAD_TIMEOUT_S * 1000;
+      const bound = scaledBound(timeoutMs, TIMEOUT_TOLERANCE_MS, factor);
+      const { elapsedMs, sentAt, answeredAt } = await expectRefusal(ctx, { source: url, sha256: candidate.sha256 }, ["download_timeout"]);
+      // Harness clock: the refusal cannot come before the timeout, and must come within the bound.
+      expect(elapsedMs, `harness-measured refusal time (bound ${bound} ms, timing factor ${factor})`).toBeGreaterThanOrEqual(timeoutMs - 5);
+      expect(elapsedMs, `harness-measured refusal time (timing factor ${factor})`).toBeLessThanOrEqual(bound);
+      // Host clock: its own event log brackets the download the same way.
+      const { started, refused } = await refusalEvents(url, sentAt, answeredAt);
+      expect(refused.code).toBe("download_timeout");
+      expect(refused.t_ms - started.t_ms, "install_started -> install_refused in the host's event log").toBeGreaterThanOrEqual(timeoutMs - 5);
+      expect(refused.t_ms - started.t_ms, `install_started -> install_refused in the host's event log (bound ${bound} ms)`).toBeLessThanOrEqual(bound);
+      // The host hung up: the sidecar saw the client close, not a finished transfer.
+      const served: SidecarRequest = await sidecar.waitForRequest(new URL(url).pathname, 10_000 * factor);
+      expect(served.outcome).toBe("client_closed");
+    }
+
+    it("ARC-03: a download that declares more than max_download_bytes is refused with download_too_large", async (ctx) => {
+      const url = sidecar.bigUrl(OVERSIZED_BYTES, "declared");
+      await expectRefusal(ctx, { source: url, sha256: wrongSha }, ["download_too_large"]);
+      const served = await sidecar.waitForRequest(new URL(url).pathname, 30_000 * factor);
+      expect(served.sent, "bytes the sidecar got out before the host hung up").toBeLessThanOrEqual(MAX_DOWNLOAD_BYTES + SOCKET_SLACK_BYTES);
+    }, 120_000 * factor);
+
+    it("ARC-03: a download without Content-Length is cut off once it passes max_download_bytes", async (ctx) => {
+      const url = sidecar.bigUrl(OVERSIZED_BYTES, "none");
+      await expectRefusal(ctx, { source: url, sha256: wrongSha }, ["download_too_large"]);
+      const served = await sidecar.waitForRequest(new URL(url).pathname, 30_000 * factor);
+      expect(served.outcome, "the host stopped reading").toBe("client_closed");
+      expect(served.sent, "bytes the sidecar got out before the host hung up").toBeLessThanOrEqual(MAX_DOWNLOAD_BYTES + SOCKET_SLACK_BYTES);
+    }, 120_000 * factor);
+
+    it("ARC-03: a local archive larger than max_download_bytes is refused with download_too_large", async (ctx) => {
+      await expectRefusal(ctx, { source: OVERSIZED_FILE, sha256: oversizedSha }, ["download_too_large"], "9.9.9");
+    }, 60_000 * factor);
+
+    it("ARC-02: a SHA-256 written in uppercase hex is the same digest and is accepted", async () => {
+      const id = "distcheck.checksum-uppercase";
+      const res = await host.post<{ id: string; version: string }>("/api/agent/install", { source: sidecar.fileUrl(candidate), sha256: candidate.sha256.toUpperCase(), id });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body).toMatchObject({ id, version: candidate.version });
+      await runningPid(host, id, candidate.version, 30_000 * factor);
+      baseline = await snapshotFilesystem(host.container, { root: DATA_DIR });
+    }, 60_000 * factor);
+
+    it("ARC-02 ARC-07: after every refusal nothing outside the data directory changed, and the previous version is intact and still starts", async (ctx) => {
+      let outside: SnapshotDiff | undefined;
+      attachOnFailure(ctx, () => host, async () => ({ "changes outside the data directory": outside ? describeDiff(outside, 200) : "(not taken)" }));
+      outside = diffWithin(diffSnapshots(fullBefore, await snapshotFilesystem(host.container)), DATA_DIR, true);
+      expect(describeDiff(outside, 200)).toBe("(no differences)");
+      expect(await hashTree(host.container, `${DATA_DIR}/extensions/${TARGET_ID}/${previous.version}/code`), "code/ of the previous version").toBe(previousCode);
+      const stopped = await host.post<ExtensionStatus>(`/api/agent/extensions/${TARGET_ID}/stop`, {});
+      expect(stopped.status, JSON.stringify(stopped.body)).toBeLessThan(300);
+      const started = await host.post<ExtensionStatus>(`/api/agent/extensions/${TARGET_ID}/start`, {});
+      expect(started.status, JSON.stringify(started.body)).toBeLessThan(300);
+      const pid = await runningPid(host, TARGET_ID, previous.version, 30_000 * factor);
+      expect(pid).not.toBe(previousPid);
+    }, 120_000 * factor);
+  });
+});

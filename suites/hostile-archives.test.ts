@@ -1,0 +1,306 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HostileIndexEntry } from "../src/fixtures/build/fixture-index.ts";
+import type { HostileCorpusDeclaration, HostileLimits } from "../src/fixtures/declarations/fixture-declaration.ts";
+import type { BootedHost } from "../src/hosts/booted-host.ts";
+import type { Cell } from "../src/matrix/matrix.ts";
+import { PROJECT_ROOT, runCells } from "./support/cells.ts";
+import { DownloadSidecar, networkOf } from "./support/download-sidecar.ts";
+import { archive, containerPath, fixtureIndex, hostileEntries } from "./support/fixture-files.ts";
+import {
+  DEFAULT_DATA_DIR,
+  describeDiff,
+  diffSnapshots,
+  diffWithin,
+  hashTree,
+  prepareHarnessDir,
+  snapshotFilesystem,
+  unexpectedDataDirChanges,
+  watchGrowth,
+  type FilesystemSnapshot,
+  type GrowthReport,
+  type SnapshotDiff,
+} from "./support/filesystem-snapshot.ts";
+import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
+
+// Every hostile archive of the corpus, installed from a file in the container and from a URL on
+// the run's internal network, must be refused with the code the corpus predicts (ARC-01, ARC-04,
+// ARC-05, ARC-06) and leave no trace (ARC-07): the data directory holds exactly what it held
+// before, the refused version has no directory, nothing outside the data directory changed, and
+// the version installed before (same extension id, another version) still runs and still starts.
+// Entries the corpus predicts `installed` are checked as declared (`checks`).
+
+const cells = runCells();
+const DATA_DIR = DEFAULT_DATA_DIR;
+/** ARC-05 limits of the contract, the host's defaults. */
+const CONTRACT_LIMITS: Required<HostileLimits> = { max_extracted_bytes: 2 * 1024 ** 3, max_files: 10_000 };
+/** The id every refused archive is installed under: the id of the previously installed version. */
+const TARGET_ID = "distcheck.hostile-target";
+
+const corpus = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "fixtures", "hostile", "corpus.json"), "utf8")) as HostileCorpusDeclaration;
+/** Hostile archives are the corpus base plus their entries: the base's version is theirs. */
+const hostileVersion = archive(corpus.base, "tar.gz").version;
+/** The previous version: a benign archive of another version, installed first under TARGET_ID. */
+const previous = archive("arc-basic-next", "tar.gz");
+if (previous.version === hostileVersion) throw new Error(`arc-basic-next must not have the hostile base's version ${hostileVersion}: a refusal would be indistinguishable from already_installed`);
+
+type Via = "file" | "url";
+const VIAS: Via[] = ["file", "url"];
+
+/** One host per set of limits; entries declaring the contract's own limits use the default host. */
+interface HostGroup {
+  name: string;
+  config: Partial<Record<keyof HostileLimits, number>>;
+  entries: HostileIndexEntry[];
+}
+
+function nonDefaultLimits(entry: HostileIndexEntry): Partial<Record<keyof HostileLimits, number>> {
+  const out: Partial<Record<keyof HostileLimits, number>> = {};
+  for (const [k, v] of Object.entries(entry.limit ?? {}) as Array<[keyof HostileLimits, number]>) if (v !== CONTRACT_LIMITS[k]) out[k] = v;
+  return out;
+}
+
+// Entries with small declared limits share one host when their limits do not conflict (bomb-small
+// declares max_extracted_bytes, too-many-files-small max_files: each is far from the other's limit).
+function hostGroups(entries: HostileIndexEntry[]): HostGroup[] {
+  const groups: HostGroup[] = [{ name: "contract limits", config: {}, entries: [] }];
+  for (const entry of entries) {
+    const limits = nonDefaultLimits(entry);
+    if (Object.keys(limits).length === 0) {
+      groups[0]!.entries.push(entry);
+      continue;
+    }
+    let group = groups.slice(1).find((g) => Object.entries(limits).every(([k, v]) => g.config[k as keyof HostileLimits] === undefined || g.config[k as keyof HostileLimits] === v));
+    if (!group) {
+      group = { name: "", config: {}, entries: [] };
+      groups.push(group);
+    }
+    Object.assign(group.config, limits);
+    group.entries.push(entry);
+  }
+  for (const g of groups.slice(1)) g.name = `small limits ${Object.entries(g.config).map(([k, v]) => `${k}=${v}`).join(" ")}`;
+  return groups;
+}
+
+const groups = hostGroups(hostileEntries());
+const codesOf = (value: string | string[] | undefined): string[] => (value === undefined ? [] : [value].flat());
+const limitsOf = (group: HostGroup): Required<HostileLimits> => ({ ...CONTRACT_LIMITS, ...group.config });
+
+function expectationText(entry: HostileIndexEntry): string {
+  const p = entry.predicted;
+  if (p.outcome === "installed") return `installs, checked for ${(p.checks ?? []).join(", ")}`;
+  const reason = codesOf(p.reason);
+  return `is refused with ${codesOf(p.code).join(" or ")}${reason.length ? ` (${reason.join(" or ")})` : ""}`;
+}
+
+/** An entry name as a message may quote it: raw, or with JSON / Python escapes. */
+function quotedForms(name: string): string[] {
+  return [...new Set([name, JSON.stringify(name).slice(1, -1), name.replace(/\\/g, "\\\\")])];
+}
+
+/** Hostile entry paths of a corpus entry that must exist after an `installed` outcome. */
+function declaredPaths(name: string): string[] {
+  const decl = corpus.entries.find((e) => e.name === name);
+  if (!decl) throw new Error(`corpus entry ${name} is in the index but not in fixtures/hostile/corpus.json`);
+  return decl.entries.filter((e) => e.type === "file").map((e) => e.path);
+}
+
+/** Checks the corpus may declare for an `installed` outcome, on the installed code/ files. */
+const CHECKS: Record<string, { bits: number; what: string }> = {
+  "no-setuid": { bits: 0o4000, what: "setuid" },
+  "no-setgid": { bits: 0o2000, what: "setgid" },
+  "not-world-writable": { bits: 0o0002, what: "world-writable" },
+};
+
+interface ExtensionStatus {
+  id: string;
+  version: string;
+  state: string;
+  pid: number | null;
+}
+
+interface HostState {
+  group: HostGroup;
+  host: BootedHost;
+  /** Data directory as the last test left it. */
+  baseline: FilesystemSnapshot;
+  /** The whole container filesystem after setup, before the first hostile install. */
+  fullBefore: FilesystemSnapshot;
+  previousPid: number;
+  previousCode: string;
+  refusals: number;
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let delay = 20;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 500);
+  }
+}
+
+async function runningPid(host: BootedHost, id: string, version: string, timeoutMs: number): Promise<number> {
+  const status = await waitFor(async () => {
+    const s = await host.get<ExtensionStatus>(`/api/agent/extensions/${id}`);
+    return s.state === "running" && s.version === version && s.pid ? s : undefined;
+  }, timeoutMs, `${id} ${version} to run`);
+  // The extension's own witness line: the process really started (not only the host's word).
+  await waitFor(async () => (await host.witness()).find((l) => l.event === "process_start" && l.pid === status.pid), timeoutMs, `process_start of ${id} pid ${status.pid}`);
+  return status.pid!;
+}
+
+describe.concurrent.each(cells)("hostile archives on $id", (cell: Cell) => {
+  const factor = timingFactorOf(cell);
+  const states = new Map<HostGroup, HostState>();
+  let sidecar: DownloadSidecar | undefined;
+
+  beforeAll(async () => {
+    const booted = await Promise.all(
+      groups.map(async (group) => {
+        const host = await bootHost(cell, { files: [...group.entries, previous], config: group.config });
+        return { group, host };
+      }),
+    );
+    for (const { group, host } of booted) states.set(group, { group, host } as HostState);
+    sidecar = await DownloadSidecar.start(cell, await networkOf(booted[0]!.host.container), [...hostileEntries(), previous], factor);
+    await Promise.all(
+      booted.map(async ({ group, host }) => {
+        const state = states.get(group)!;
+        await prepareHarnessDir(host.container);
+        const res = await host.post<{ id: string }>("/api/agent/install", { source: containerPath(previous), sha256: previous.sha256, id: TARGET_ID });
+        if (res.status !== 201) throw new Error(`setup: installing ${previous.name} ${previous.version} as ${TARGET_ID} answered ${res.status} ${JSON.stringify(res.body)}`);
+        state.previousPid = await runningPid(host, TARGET_ID, previous.version, 30_000 * factor);
+        state.previousCode = await hashTree(host.container, `${DATA_DIR}/extensions/${TARGET_ID}/${previous.version}/code`);
+        // A hard ceiling on any one file the host writes: a host that writes a bomb's member past the
+        // extraction limit gets EFBIG (Python ignores SIGXFSZ) and cannot answer the predicted code.
+        const ceiling = limitsOf(group).max_extracted_bytes + 64 * 1024;
+        const tooBig = group.entries.filter((e) => e.size > ceiling);
+        if (tooBig.length > 0) throw new Error(`setup: archives larger than the file-size ceiling ${ceiling}: ${tooBig.map((e) => e.file).join(", ")}`);
+        const lim = await host.container.exec(["sh", "-c", `python3 -c 'import resource, sys; resource.prlimit(int(sys.argv[1]), resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))' "$(cat /run/distcheck-host.pid)" ${ceiling}`]);
+        if (lim.exitCode !== 0) throw new Error(`setup: could not set RLIMIT_FSIZE on the host: ${lim.stderr}`);
+        state.fullBefore = await snapshotFilesystem(host.container);
+        state.baseline = await snapshotFilesystem(host.container, { root: DATA_DIR });
+        state.refusals = 0;
+      }),
+    );
+  }, 600_000 * factor);
+
+  afterAll(async () => {
+    await Promise.all([...states.values()].map((s) => s.host?.[Symbol.asyncDispose]()));
+    await sidecar?.[Symbol.asyncDispose]();
+  });
+
+  for (const group of groups) {
+    describe.sequential(group.name, () => {
+      for (const entry of group.entries) {
+        for (const via of VIAS) {
+          it(`${entry.clauses.join(" ")}: ${entry.name} (${entry.format}, from a ${via}) ${expectationText(entry)}`, async (ctx) => {
+            const state = states.get(group)!;
+            const { host } = state;
+            const predicted = entry.predicted;
+            const installed = predicted.outcome === "installed";
+            const id = installed ? `distcheck.hostile-${entry.name}-${entry.format.replace(/\W/g, "")}-${via}` : TARGET_ID;
+            const source = via === "file" ? containerPath(entry) : sidecar!.fileUrl(entry);
+            const bomb = codesOf(predicted.code).includes("too_large_extracted");
+            let response: unknown;
+            let diff: SnapshotDiff | undefined;
+            let growth: GrowthReport | undefined;
+            attachOnFailure(ctx, () => host, async () => ({
+              request: { source, id, sha256: entry.sha256, limits: limitsOf(group) },
+              response,
+              "data directory changes": diff ? describeDiff(diff) : "(not taken)",
+              growth,
+              events: (await host.get<unknown[]>("/api/events")).slice(-20),
+            }));
+
+            const watch = bomb ? await watchGrowth(host.container, DATA_DIR) : undefined;
+            const res = await host.post<{ id?: string; version?: string; error?: { code: string; message: string; reason?: string; entry?: string } }>("/api/agent/install", { source, sha256: entry.sha256, id });
+            response = res;
+            growth = await watch?.stop();
+            // An installed extension starts; wait until it runs, so what its start writes is in the snapshot.
+            if (installed && res.status === 201) await runningPid(host, id, hostileVersion, 30_000 * factor);
+            const after = await snapshotFilesystem(host.container, { root: DATA_DIR });
+            diff = diffSnapshots(state.baseline, after);
+            state.baseline = after;
+
+            if (installed) {
+              expect(res.status, JSON.stringify(res.body)).toBe(201);
+              expect(res.body).toMatchObject({ id, version: hostileVersion });
+              // ARC-08 layout, from the contract: <data>/extensions/<id>/<version>/code/.
+              const code = `${DATA_DIR}/extensions/${id}/${hostileVersion}/code`;
+              for (const p of declaredPaths(entry.name)) expect(after.get(`${code}/${p}`)?.type, `${p} installed under ${code}`).toBe("f");
+              for (const check of predicted.checks ?? []) {
+                const rule = CHECKS[check];
+                if (!rule) throw new Error(`corpus check ${JSON.stringify(check)} is unknown to this suite; add it to CHECKS`);
+                const offending = [...after].filter(([p, r]) => p.startsWith(`${code}/`) && r.type !== "l" && (parseInt(r.mode, 8) & rule.bits) !== 0).map(([p, r]) => `${p} mode ${r.mode}`);
+                expect(offending, `${check}: installed files that are ${rule.what}`).toEqual([]);
+              }
+              const stray = [...diff.added.map((c) => c.path), ...diff.removed.map((c) => c.path)].filter((p) => !p.startsWith(`${DATA_DIR}/extensions/${id}`) && p !== `${DATA_DIR}/extensions/${id}`);
+              expect(stray, "paths added or removed outside the new install").toEqual([]);
+            } else {
+              state.refusals += 1;
+              expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
+              expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
+              const error = res.body.error;
+              expect(error, JSON.stringify(res.body)).toBeDefined();
+              expect(codesOf(predicted.code), `code ${error!.code}: ${error!.message}`).toContain(error!.code);
+              // INTERFACE.md: unsafe_entry carries the entry name and the reason. The reference host
+              // puts both in the message; a structured `reason` / `entry` field is preferred if present.
+              if (error!.code === "unsafe_entry") {
+                const reasons = codesOf(predicted.reason);
+                if (reasons.length > 0) {
+                  if (error!.reason !== undefined) expect(reasons).toContain(error!.reason);
+                  else expect(reasons.some((r) => new RegExp(`\\b${r}\\b`).test(error!.message)), `one of reasons ${reasons.join(", ")} in: ${error!.message}`).toBe(true);
+                }
+                if (predicted.entry !== undefined) {
+                  if (error!.entry !== undefined) expect(error!.entry).toBe(predicted.entry);
+                  else expect(quotedForms(predicted.entry).some((q) => error!.message.includes(q)), `entry ${JSON.stringify(predicted.entry)} named in: ${error!.message}`).toBe(true);
+                }
+              }
+              // ARC-07: no partial install, no staging leftovers, nothing added or removed in the data dir.
+              expect(after.has(`${DATA_DIR}/extensions/${TARGET_ID}/${hostileVersion}`), "install directory of the refused version").toBe(false);
+              expect(unexpectedDataDirChanges(diff, DATA_DIR), describeDiff(diff)).toEqual([]);
+            }
+            if (bomb && growth) {
+              // ARC-05: the host stopped writing at the limit: at no sample did the data dir hold more
+              // than the limit of extracted bytes plus the downloaded archive (and the base's slack).
+              const bound = limitsOf(group).max_extracted_bytes + entry.size + 64 * 1024;
+              expect(growth.samples, "growth samples taken").toBeGreaterThan(1);
+              expect(growth.peakBytes - growth.baselineBytes, `peak growth of ${DATA_DIR} (largest file ${growth.peakFile}: ${growth.peakFileBytes} B)`).toBeLessThanOrEqual(bound);
+            }
+            // The version installed before is untouched: same version, same process, still running.
+            const status = await host.get<ExtensionStatus>(`/api/agent/extensions/${TARGET_ID}`);
+            expect(status, "the previously installed version").toMatchObject({ version: previous.version, state: "running", pid: state.previousPid });
+          }, 120_000 * factor);
+        }
+      }
+
+      it(`ARC-07: after every refusal on the ${group.name} host nothing outside ${DATA_DIR} changed, and the previous version is intact and still starts`, async (ctx) => {
+        const state = states.get(group)!;
+        const { host } = state;
+        let outside: SnapshotDiff | undefined;
+        attachOnFailure(ctx, () => host, async () => ({ "changes outside the data directory": outside ? describeDiff(outside, 200) : "(not taken)" }));
+        expect(state.refusals, "refusals this host saw").toBeGreaterThan(0);
+        outside = diffWithin(diffSnapshots(state.fullBefore, await snapshotFilesystem(host.container)), DATA_DIR, true);
+        expect(describeDiff(outside, 200)).toBe("(no differences)");
+        expect(await hashTree(host.container, `${DATA_DIR}/extensions/${TARGET_ID}/${previous.version}/code`), "code/ of the previous version").toBe(state.previousCode);
+        const stopped = await host.post<ExtensionStatus>(`/api/agent/extensions/${TARGET_ID}/stop`, {});
+        expect(stopped.status, JSON.stringify(stopped.body)).toBeLessThan(300);
+        const started = await host.post<ExtensionStatus>(`/api/agent/extensions/${TARGET_ID}/start`, {});
+        expect(started.status, JSON.stringify(started.body)).toBeLessThan(300);
+        const pid = await runningPid(host, TARGET_ID, previous.version, 30_000 * factor);
+        expect(pid).not.toBe(state.previousPid);
+      }, 180_000 * factor);
+    });
+  }
+});
+
+// Reported once per file so a person sees which corpus entries ran at which limits.
+const large = hostileEntries().filter((e) => e.large).length;
+if (!fixtureIndex().large) process.stderr.write("[hostile-archives] the fixture build skipped the large corpus entries (default-limit bomb and file count); only the small-limit variants run\n");
+else if (large === 0) process.stderr.write("[hostile-archives] no large corpus entries in the index\n");

@@ -1,0 +1,286 @@
+import path from "node:path";
+import { getContainerRuntimeClient } from "testcontainers";
+import { request } from "undici";
+import { inject } from "vitest";
+import type { FileToPut, StartedCellContainer } from "../../src/containers/cell-container.ts";
+import { TestcontainersCellFactory } from "../../src/containers/testcontainers-cell-factory.ts";
+import type { FixtureIndexEntry } from "../../src/fixtures/build/fixture-index.ts";
+import type { Cell } from "../../src/matrix/matrix.ts";
+import { fixtureBytes } from "./fixture-files.ts";
+
+/** The port the sidecar's server listens on inside its container. */
+export const SIDECAR_PORT = 8080;
+const SCRIPT = "/srv/distcheck-sidecar.py";
+const FILES = "/srv/files";
+
+// The server a download sidecar runs, Python standard library only (it runs on the cell's base
+// image, under qemu on foreign platforms). Every route ends in the served file's name, so a host
+// that reads format, platform or id from the URL's last segment sees the fixture's real name.
+//
+//   /files/<name>                 the file, with its Content-Length
+//   /truncate/<name>              Content-Length of the whole file, half the bytes, then close
+//   /stall/<name>                 reads the request and never answers (until the client gives up)
+//   /drip/<name>                  headers with the file's Content-Length, then one byte per 200 ms
+//   /big/<bytes>/<length>/<name>  <bytes> bytes of a repeating pattern; <length> is `declared`
+//                                 (Content-Length: bytes), `none` (close-delimited) or `lying`
+//                                 (Content-Length: 1024 while more follows)
+//   /log                          JSON: one record per finished request (what was sent, when)
+//
+// Times are time.monotonic() in ms: the kernel clock every container and the harness share.
+const SERVER = String.raw`
+import json, os, socket, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+FILES = sys.argv[1]
+LOG = []
+LOG_LOCK = threading.Lock()
+CHUNK = 1 << 16
+
+
+def now_ms():
+    return time.monotonic() * 1000
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, *args):
+        pass
+
+    def record(self, **fields):
+        with LOG_LOCK:
+            LOG.append(dict(path=self.path, start_ms=self.start_ms, end_ms=now_ms(), **fields))
+
+    def head(self, status, length=None, kind="application/octet-stream"):
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        self.send_header("Connection", "close")
+        self.end_headers()
+
+    def send_bytes(self, data):
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+            return True
+        except OSError:
+            return False
+
+    def wait_for_close(self, limit_s):
+        # Returns how long the client kept the connection open (it closes when it gives up).
+        deadline = time.monotonic() + limit_s
+        self.connection.settimeout(0.05)
+        while time.monotonic() < deadline:
+            try:
+                if self.connection.recv(1) == b"":
+                    return "client_closed"
+            except socket.timeout:
+                continue
+            except OSError:
+                return "client_closed"
+        return "limit"
+
+    def read_file(self, name):
+        with open(os.path.join(FILES, os.path.basename(name)), "rb") as handle:
+            return handle.read()
+
+    def do_GET(self):
+        self.start_ms = now_ms()
+        parts = self.path.lstrip("/").split("/")
+        mode = parts[0]
+        try:
+            if mode == "healthz":
+                body = b'{"status":"ok"}'
+                self.head(200, len(body), "application/json")
+                self.send_bytes(body)
+                return
+            if mode == "log":
+                with LOG_LOCK:
+                    body = json.dumps(LOG).encode()
+                self.head(200, len(body), "application/json")
+                self.send_bytes(body)
+                return
+            if mode == "files":
+                data = self.read_file(parts[-1])
+                self.head(200, len(data))
+                ok = self.send_bytes(data)
+                self.record(mode=mode, sent=len(data) if ok else -1, outcome="complete" if ok else "client_closed")
+                return
+            if mode == "truncate":
+                data = self.read_file(parts[-1])
+                half = data[: len(data) // 2]
+                self.head(200, len(data))
+                self.send_bytes(half)
+                self.record(mode=mode, sent=len(half), declared=len(data), outcome="truncated")
+                self.close_connection = True
+                return
+            if mode == "stall":
+                outcome = self.wait_for_close(600)
+                self.record(mode=mode, sent=0, outcome=outcome)
+                self.close_connection = True
+                return
+            if mode == "drip":
+                data = self.read_file(parts[-1])
+                self.head(200, len(data))
+                sent = 0
+                outcome = "complete"
+                for i in range(len(data)):
+                    if not self.send_bytes(data[i:i + 1]):
+                        outcome = "client_closed"
+                        break
+                    sent += 1
+                    time.sleep(0.2)
+                self.record(mode=mode, sent=sent, outcome=outcome)
+                return
+            if mode == "big":
+                total, length = int(parts[1]), parts[2]
+                declared = {"declared": total, "none": None, "lying": 1024}[length]
+                self.head(200, declared)
+                pattern = (b"distcheck-oversized-download\n" * (CHUNK // 29 + 1))[:CHUNK]
+                sent = 0
+                outcome = "complete"
+                while sent < total:
+                    chunk = pattern[: min(CHUNK, total - sent)]
+                    if not self.send_bytes(chunk):
+                        outcome = "client_closed"
+                        break
+                    sent += len(chunk)
+                self.record(mode=mode, sent=sent, declared=declared, outcome=outcome)
+                self.close_connection = True
+                return
+            self.head(404, 0)
+        except FileNotFoundError:
+            self.head(404, 0)
+
+
+server = ThreadingHTTPServer(("0.0.0.0", int(sys.argv[2])), Handler)
+server.daemon_threads = True
+print("listening", flush=True)
+server.serve_forever()
+`;
+
+/** One request the sidecar served, as it recorded it. */
+export interface SidecarRequest {
+  path: string;
+  mode: "files" | "truncate" | "stall" | "drip" | "big";
+  /** Bytes of the body written before the exchange ended (-1: the write failed). */
+  sent: number;
+  declared?: number | null;
+  /** `complete`, `truncated`, `client_closed` (the client hung up first) or `limit`. */
+  outcome: string;
+  /** time.monotonic() in ms inside the sidecar (the clock the harness and the host share). */
+  start_ms: number;
+  end_ms: number;
+}
+
+/** A file-serving HTTP server in its own container on the run's internal network. */
+export class DownloadSidecar implements AsyncDisposable {
+  private constructor(readonly container: StartedCellContainer) {}
+
+  /**
+   * Starts a sidecar from the cell's base image on `network` (the network a booted host is on:
+   * `networkOf(host.container)`), serving `files` by their base names.
+   */
+  static async start(cell: Cell, network: string, files: FixtureIndexEntry[], timingFactor = 1): Promise<DownloadSidecar> {
+    const put: FileToPut[] = [{ target: SCRIPT, content: SERVER }, ...files.map((f) => ({ target: `${FILES}/${path.basename(f.file)}`, content: fixtureBytes(f) }))];
+    const container = await new TestcontainersCellFactory().start(cell, {
+      image: inject("cellImages")[cell.id]!.base,
+      network: { name: network },
+      files: put,
+      command: ["python3", SCRIPT, FILES, String(SIDECAR_PORT)],
+      labels: { "dev.distcheck.role": "download-sidecar" },
+    });
+    const sidecar = new DownloadSidecar(container);
+    try {
+      await sidecar.waitListening(20_000 * timingFactor);
+    } catch (error) {
+      await container.stop().catch(() => undefined);
+      throw error;
+    }
+    return sidecar;
+  }
+
+  /** Base URL as the host (and the harness) reach it on the internal network. */
+  get url(): string {
+    return `http://${this.container.ipAddress}:${SIDECAR_PORT}`;
+  }
+
+  /** URL of a served fixture. */
+  fileUrl(entry: FixtureIndexEntry): string {
+    return `${this.url}/files/${encodeURIComponent(path.basename(entry.file))}`;
+  }
+
+  /** A URL whose answer claims the whole file but carries half of it, then closes. */
+  truncatedUrl(entry: FixtureIndexEntry): string {
+    return `${this.url}/truncate/${encodeURIComponent(path.basename(entry.file))}`;
+  }
+
+  /** A URL that accepts the connection and never answers. */
+  stallUrl(entry: FixtureIndexEntry): string {
+    return `${this.url}/stall/${encodeURIComponent(path.basename(entry.file))}`;
+  }
+
+  /** A URL that answers at once, then sends the file one byte per 200 ms. */
+  dripUrl(entry: FixtureIndexEntry): string {
+    return `${this.url}/drip/${encodeURIComponent(path.basename(entry.file))}`;
+  }
+
+  /** A URL serving `bytes` bytes; `length` says what Content-Length the answer declares. */
+  bigUrl(bytes: number, length: "declared" | "none" | "lying", name = "oversized-1.0.0.tar.gz"): string {
+    return `${this.url}/big/${bytes}/${length}/${encodeURIComponent(name)}`;
+  }
+
+  /** What the sidecar served so far (finished exchanges only). */
+  async requests(): Promise<SidecarRequest[]> {
+    const res = await request(`${this.url}/log`);
+    return (await res.body.json()) as SidecarRequest[];
+  }
+
+  /** Waits until an exchange whose path ends with `suffix` has finished, backing off. */
+  async waitForRequest(suffix: string, timeoutMs: number): Promise<SidecarRequest> {
+    const deadline = performance.now() + timeoutMs;
+    let delay = 20;
+    for (;;) {
+      const found = (await this.requests()).filter((r) => r.path.endsWith(suffix)).at(-1);
+      if (found) return found;
+      if (performance.now() > deadline) throw new Error(`The download sidecar in ${this.container.cell.id} recorded no finished request for ${suffix} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 500);
+    }
+  }
+
+  private async waitListening(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    let delay = 20;
+    let last: unknown;
+    while (performance.now() < deadline) {
+      try {
+        const res = await request(`${this.url}/healthz`, { headersTimeout: 2000, bodyTimeout: 2000 });
+        await res.body.text();
+        if (res.statusCode === 200) return;
+      } catch (error) {
+        last = error;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 500);
+    }
+    throw new Error(`The download sidecar in ${this.container.cell.id} did not answer ${this.url}/healthz within ${timeoutMs} ms (${String(last)})`);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.container.stop();
+  }
+}
+
+/**
+ * The user-defined network a started container is on (a booted host is on the run's internal
+ * network), so a sidecar joins the same one without knowing how it was named.
+ */
+export async function networkOf(container: StartedCellContainer): Promise<string> {
+  const client = await getContainerRuntimeClient();
+  const info = await client.container.inspect(client.container.getById(container.id));
+  const names = Object.keys(info.NetworkSettings.Networks ?? {}).filter((n) => !["bridge", "host", "none"].includes(n));
+  if (names.length !== 1) throw new Error(`Container ${container.id} of ${container.cell.id} is on networks ${JSON.stringify(names)}; expected exactly one run network`);
+  return names[0]!;
+}
