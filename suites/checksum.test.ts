@@ -19,6 +19,7 @@ import {
   type SnapshotDiff,
 } from "./support/filesystem-snapshot.ts";
 import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
+import { runningPid, monotonicMs, type ExtensionStatus } from "./support/agent.ts";
 
 // ARC-02: the SHA-256 of the downloaded bytes is checked before anything is extracted; a mismatch
 // fails at once and leaves no trace, the previous version untouched and runnable. ARC-03: downloads
@@ -65,12 +66,6 @@ const wrongSha = createHash("sha256").update("these are not the archive's bytes"
 interface ErrorBody {
   error?: { code: string; message: string };
 }
-interface ExtensionStatus {
-  id: string;
-  version: string;
-  state: string;
-  pid: number | null;
-}
 interface HostEvent {
   t_ms: number;
   event: string;
@@ -78,30 +73,6 @@ interface HostEvent {
   code?: string;
   message?: string;
 }
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  let delay = 20;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 500);
-  }
-}
-
-async function runningPid(host: BootedHost, id: string, version: string, timeoutMs: number): Promise<number> {
-  const status = await waitFor(async () => {
-    const s = await host.get<ExtensionStatus>(`/api/agent/extensions/${id}`);
-    return s.state === "running" && s.version === version && s.pid ? s : undefined;
-  }, timeoutMs, `${id} ${version} to run`);
-  await waitFor(async () => (await host.witness()).find((l) => l.event === "process_start" && l.pid === status.pid), timeoutMs, `process_start of ${id} pid ${status.pid}`);
-  return status.pid!;
-}
-
-/** CLOCK_MONOTONIC in ms: the clock of the host's event log (INTERFACE.md `t_ms`). */
-const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => {
   const factor = timingFactorOf(cell);

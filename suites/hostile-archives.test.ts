@@ -23,6 +23,7 @@ import {
   type SnapshotDiff,
 } from "./support/filesystem-snapshot.ts";
 import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
+import { runningPid, type ExtensionStatus } from "./support/agent.ts";
 
 // Every hostile archive of the corpus, installed from a file in the container and from a URL on
 // the run's internal network, must be refused with the code the corpus predicts (ARC-01, ARC-04,
@@ -113,13 +114,6 @@ const CHECKS: Record<string, { bits: number; what: string }> = {
   "not-world-writable": { bits: 0o0002, what: "world-writable" },
 };
 
-interface ExtensionStatus {
-  id: string;
-  version: string;
-  state: string;
-  pid: number | null;
-}
-
 interface HostState {
   group: HostGroup;
   host: BootedHost;
@@ -130,28 +124,6 @@ interface HostState {
   previousPid: number;
   previousCode: string;
   refusals: number;
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  let delay = 20;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 500);
-  }
-}
-
-async function runningPid(host: BootedHost, id: string, version: string, timeoutMs: number): Promise<number> {
-  const status = await waitFor(async () => {
-    const s = await host.get<ExtensionStatus>(`/api/agent/extensions/${id}`);
-    return s.state === "running" && s.version === version && s.pid ? s : undefined;
-  }, timeoutMs, `${id} ${version} to run`);
-  // The extension's own witness line: the process really started (not only the host's word).
-  await waitFor(async () => (await host.witness()).find((l) => l.event === "process_start" && l.pid === status.pid), timeoutMs, `process_start of ${id} pid ${status.pid}`);
-  return status.pid!;
 }
 
 describe.concurrent.each(cells)("hostile archives on $id", (cell: Cell) => {
