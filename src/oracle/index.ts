@@ -24,3 +24,4 @@ export {
   type PlatformPick,
 } from "./archive-oracle.ts";
 export { OracleError } from "./oracle-error.ts";
+export { isValidExtensionId, localExtensionId } from "./extension-id.ts";
