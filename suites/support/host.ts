@@ -33,8 +33,13 @@ export function timingFactorOf(cell: Cell): number {
  * multiplied by the platform's measured timing factor (qemu makes every process start slower).
  */
 export function scaledTimeout(cell: Cell, nativeMs: number): number {
-  return Math.ceil(nativeMs * timingFactorOf(cell));
+  // Capped: under heavy load qemu's measured factor has reached 130, and a hang must still end the
+  // test in minutes, not hours.
+  return Math.min(Math.ceil(nativeMs * timingFactorOf(cell)), Math.max(nativeMs, MAX_TIMEOUT_MS));
 }
+
+/** No container test waits longer than this for one step, whatever the timing factor. */
+export const MAX_TIMEOUT_MS = 10 * 60_000;
 
 export interface BootHostOptions {
   /** Sample wheels pip-installed (from a local folder, --no-index) before the host boots. */

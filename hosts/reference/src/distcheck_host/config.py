@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 
 from . import __version__
 from .errors import HostError
+from .mutants import mutant_enabled
 
 DEFAULT_CONFIG_FILE = "/etc/distcheck-host/config.toml"
 DEFAULT_BUILD_FILE = "/etc/distcheck-host/build.toml"
@@ -211,6 +212,8 @@ def load_config(
 
     for key in KEYS:
         env_name = ENV_PREFIX + key.name.upper()
+        if mutant_enabled("hst01-file-over-env") and sources[key.name] == "file":
+            continue  # the file wins over the environment
         if env_name in env:
             values[key.name] = _coerce(key, env[env_name], f"environment {env_name}")
             sources[key.name] = "env"

@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from .errors import HostError
+from .mutants import mutant_enabled
 from .versions import InvalidRange, Range, is_strict_semver
 
 MANIFEST_NAME = "extension.toml"
@@ -315,7 +316,7 @@ def validate_manifest(data: dict[str, Any]) -> dict[str, Any]:
     stop = {} if stop is None else stop
     if not isinstance(stop, dict):
         raise _invalid("[stop] must be a table")
-    grace = stop.get("grace_seconds", DEFAULT_GRACE_SECONDS)
+    grace = stop.get("grace_seconds", 30 if mutant_enabled("arc10-default-grace-30") else DEFAULT_GRACE_SECONDS)
     if isinstance(grace, bool) or not isinstance(grace, int):
         raise _invalid(f"stop.grace_seconds must be an integer number of seconds, got {grace!r}")
     if not GRACE_RANGE[0] <= grace <= GRACE_RANGE[1]:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import HostError
 from .events import EventLog
+from .mutants import mutant_enabled
 
 log = logging.getLogger("distcheck_host.server")
 
@@ -83,8 +84,11 @@ class HostApp:
         deadline = t0 + self.config.graceful_timeout + longest
         self.events.emit("shutdown_started", graceful_timeout=self.config.graceful_timeout,
                          longest_grace=longest)
-        self.agent.shutdown()
-        callbacks = list(reversed(self.registry.shutdown_callbacks))
+        if not mutant_enabled("hst03-orphan-extensions"):
+            self.agent.shutdown()
+        callbacks = list(self.registry.shutdown_callbacks)
+        if not mutant_enabled("whl14-shutdown-fifo"):
+            callbacks.reverse()
         for index, (fn, owner) in enumerate(callbacks):
             remaining = deadline - time.monotonic() - 0.2
             outcome: dict[str, Any] = {}

@@ -1,0 +1,541 @@
+import { createHash, randomBytes } from "node:crypto";
+import path from "node:path";
+import semver from "semver";
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { renderArchiveExtension } from "../src/fixtures/archives/archive-extension-renderer.ts";
+import { benignTarEntries, packTarGz } from "../src/fixtures/archives/archive-packer.ts";
+import { loadFixtureDeclarations, type ArchiveDeclaration } from "../src/fixtures/index.ts";
+import type { FileToPut } from "../src/containers/cell-container.ts";
+import type { BootedHost, WitnessLine } from "../src/hosts/booted-host.ts";
+import { readHostPyprojectVersion } from "../src/images/host-image-builder.ts";
+import { PROJECT_ROOT, runCells } from "./support/cells.ts";
+import { archive, containerPath, wheel } from "./support/fixture-files.ts";
+import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
+import { hostEvents, once, Timeline, waitFor } from "./support/timeline.ts";
+
+// Defaults, read from inside the container: the effective manifest of archives that omit fields
+// (ARC-10), the environment an extension process really gets (ARC-13), config.json from schema
+// defaults and a saved configuration across restart and upgrade (ARC-14), and the host's own
+// configuration defaults with file and environment overrides (HST-01). Every expected value comes
+// from the tables below (CONTRACT.md, INTERFACE.md) or the fixture declarations, never from the host.
+
+/** ARC-10: manifest defaults when a field is omitted (CONTRACT.md). */
+const ARC10 = {
+  pythonVersion: "3.11",
+  workdir: ".",
+  hostRange: { agent: ">=25.0.20", app: ">=26.0.3" } as Record<string, string>,
+  graceSeconds: 10,
+  graceRange: [1, 300] as const,
+  configSchema: "config.schema.json",
+  targets: [] as string[],
+  env: {} as Record<string, string>,
+  keywords: [] as string[],
+  categories: [] as string[],
+};
+
+/** HST-01: the host's documented configuration defaults (INTERFACE.md, Configuration). */
+const HOST_DEFAULTS: Record<string, unknown> = {
+  bind: "0.0.0.0",
+  port: 8765,
+  data_dir: "/var/lib/distcheck-host",
+  entry_point_group: "distcheck.extensions",
+  disabled: [],
+  graceful_timeout: 10,
+  max_download_bytes: 524288000,
+  download_timeout: 60,
+  max_extracted_bytes: 2147483648,
+  max_files: 10000,
+  poll_interval: 0.05,
+  kill_confirm: 1.0,
+  start_check: 1.0,
+  agent_version: "25.1.0",
+};
+const CONFIG_FILE = "/etc/distcheck-host/config.toml";
+
+/** ARC-13: what the reference host names the config-path and data-dir variables (INTERFACE.md). */
+const EXTENSION_ENV = { base: ["HOME", "PATH", "TMPDIR"], configPath: "DISTCHECK_CONFIG_PATH", dataDir: "DISTCHECK_DATA_DIR" };
+
+// Planted in the host's own environment: none of it may reach an extension (ARC-13).
+const SECRET = `distcheck-${randomBytes(6).toString("hex")}`;
+const PLANTED_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", ".", "relative/bin", "", "/nonexistent/distcheck-bin"];
+const PLANTED_ENV = { DISTCHECK_LEAK: "1", SECRET_TOKEN: SECRET, PATH: PLANTED_PATH.join(":") };
+
+// HST-01 overrides: one key only in the file, keys in both (environment wins), a key only in the environment.
+const OVERRIDE_FILE = { graceful_timeout: 3, max_download_bytes: 100, download_timeout: 30, agent_version: "26.0.3" };
+const OK_BASIC = wheel("ok-basic");
+const DISABLED_IDS = [OK_BASIC.extensionId!, "distcheck.not-installed"];
+const OVERRIDE_ENV = { DISTCHECK_HOST_GRACEFUL_TIMEOUT: "4", DISTCHECK_HOST_MAX_DOWNLOAD_BYTES: "10485760", DISTCHECK_HOST_DISABLED: DISABLED_IDS.join(",") };
+/** OVERRIDE_ENV as the documented parsing reads it (numbers; comma-separated list). */
+const OVERRIDE_ENV_VALUES: Record<string, unknown> = { graceful_timeout: 4, max_download_bytes: 10485760, disabled: DISABLED_IDS };
+
+const declarations = await loadFixtureDeclarations(path.join(PROJECT_ROOT, "fixtures"));
+const declarationOf = (name: string): ArchiveDeclaration => {
+  const d = declarations.archives.find((a) => a.name === name);
+  if (!d) throw new Error(`No archive declaration ${name} in fixtures/archives`);
+  return d;
+};
+
+interface InstallableArchive {
+  name: string;
+  decl: ArchiveDeclaration;
+  source: string;
+  sha256: string;
+  size: number;
+  file?: FileToPut;
+}
+
+function builtArchive(name: string): InstallableArchive {
+  const entry = archive(name, "tar.gz");
+  return { name, decl: declarationOf(name), source: containerPath(entry), sha256: entry.sha256, size: entry.size };
+}
+
+/** An archive this suite renders with the fixture factory's writers, for defaults no built fixture isolates. */
+function renderedArchive(name: string, manifest: Record<string, unknown>, extra: Partial<ArchiveDeclaration> = {}): InstallableArchive {
+  const decl: ArchiveDeclaration = {
+    kind: "archive",
+    name,
+    description: `Rendered by the config-defaults suite: ${name}.`,
+    installId: `distcheck.${name}`,
+    version: "1.0.0",
+    formats: ["tar.gz"],
+    platforms: [""],
+    manifest: { name: `Distcheck ${name}`, version: "1.0.0", ...manifest },
+    configSchema: null,
+    files: {},
+    behaviour: { start: "run", exitCode: 0, sigterm: "exit", sigtermDelaySeconds: 0, exitAfterSeconds: 0 },
+    clauses: ["ARC-10"],
+    predicted: "oracle",
+    ...extra,
+  };
+  const content = packTarGz(benignTarEntries(renderArchiveExtension(decl, "")));
+  const target = `/fixtures/generated/${name}-1.0.0.tar.gz`;
+  return { name, decl, source: target, sha256: createHash("sha256").update(content).digest("hex"), size: content.length, file: { target, content } };
+}
+
+const agent = (fields: Record<string, unknown> = {}): Record<string, unknown> => ({ type: "agent", agent: { entry: "main.py", ...fields } });
+
+const MINIMAL = builtArchive("arc-minimal");
+const LEGACY = builtArchive("arc-legacy-runtime");
+const BASIC = builtArchive("arc-basic");
+const BASIC_NEXT = builtArchive("arc-basic-next");
+const GRACE_301 = builtArchive("arc-grace-out-of-range");
+const RESERVED_ENV = builtArchive("arc-reserved-env");
+const CONFIG_DEFAULT_SCHEMA = renderedArchive("cfg-config-default-schema", { host: agent(), config: {} }, {
+  configSchema: {
+    type: "object",
+    properties: {
+      mode: { type: "string", default: "auto" },
+      label: { type: "string" },
+      limits: { type: "object", properties: { max: { type: "integer", default: 7 }, unit: { type: "string", default: "s" }, none: { type: "integer" } } },
+    },
+  },
+});
+const APP_DEFAULT = renderedArchive("cfg-app-default", { host: { type: "app", app: { entry: "index.html" } } }, { files: { "index.html": "<!doctype html><title>distcheck</title>\n" } });
+const GRACE_0 = renderedArchive("cfg-grace-0", { host: agent({ stop: { grace_seconds: 0 } }) });
+const GRACE_1 = renderedArchive("cfg-grace-1", { host: agent({ stop: { grace_seconds: 1 } }) });
+const GRACE_300 = renderedArchive("cfg-grace-300", { host: agent({ stop: { grace_seconds: 300 } }) });
+const GENERATED = [CONFIG_DEFAULT_SCHEMA, APP_DEFAULT, GRACE_0, GRACE_1, GRACE_300].map((a) => a.file!);
+
+type Json = Record<string, unknown>;
+
+/** The ARC-10 fields of a manifest as the contract predicts them: declared, else the default. */
+function expectedDefaults(d: ArchiveDeclaration): Json {
+  const m = d.manifest as Record<string, Json | undefined>;
+  const host = m.host as { type?: string; agent?: Json } | undefined;
+  const type = host?.type ?? "agent"; // the legacy [runtime] form is always an agent
+  const section: Json = (type === "agent" ? (host?.agent ?? m.runtime) : undefined) ?? {};
+  const pick = (key: string): unknown => section[key] ?? (m as Json)[key];
+  const config = m.config as Json | undefined;
+  return {
+    python_version: type === "agent" ? (section.python_version ?? ARC10.pythonVersion) : null,
+    workdir: pick("workdir") ?? ARC10.workdir,
+    host_range: (m.core as Json | undefined)?.version ?? ARC10.hostRange[type],
+    grace_seconds: (pick("stop") as Json | undefined)?.grace_seconds ?? ARC10.graceSeconds,
+    config_schema: config === undefined ? null : (config.schema ?? ARC10.configSchema),
+    targets: pick("targets") ?? ARC10.targets,
+    env: pick("env") ?? ARC10.env,
+    keywords: (m as Json).keywords ?? ARC10.keywords,
+    categories: (m as Json).categories ?? ARC10.categories,
+  };
+}
+
+/** Which ARC-10 fields the declaration leaves out, so that the contract's default is expected. */
+function omittedFields(d: ArchiveDeclaration): string[] {
+  const m = d.manifest as Json;
+  const host = m.host as { type?: string; agent?: Json } | undefined;
+  const section = host?.agent ?? (m.runtime as Json | undefined) ?? {};
+  const declared: Record<string, boolean> = {
+    python_version: "python_version" in section || host?.type === "app",
+    workdir: "workdir" in section || "workdir" in m,
+    host_range: "core" in m,
+    grace_seconds: "stop" in section || "stop" in m,
+    config_schema: !("config" in m) || "schema" in (m.config as Json),
+    targets: "targets" in section || "targets" in m,
+    env: "env" in section || "env" in m,
+    keywords: "keywords" in m,
+    categories: "categories" in m,
+  };
+  return Object.keys(declared).filter((k) => !declared[k]);
+}
+
+/**
+ * The environment as the host gave it, from the one the extension's Python reported: PEP 538 has a
+ * Python interpreter that starts in the C locale (no LC_ALL, LC_CTYPE or LANG) set LC_CTYPE to a
+ * UTF-8 locale in its own environment before any code runs, so that key is the interpreter's, not
+ * the host's. Anything else beyond the contract's list came from the host.
+ */
+function withoutInterpreterAdditions(env: Record<string, string>): Record<string, string> {
+  const coerced = ["C.UTF-8", "C.utf8", "UTF-8"];
+  if (env.LC_CTYPE !== undefined && coerced.includes(env.LC_CTYPE) && env.LC_ALL === undefined && env.LANG === undefined) {
+    const { LC_CTYPE: _coerced, ...rest } = env;
+    return rest;
+  }
+  return env;
+}
+
+/** The same fields read from the host's effective manifest (INTERFACE.md shape). */
+function observedDefaults(manifest: Json): Json {
+  const host = manifest.host as { type: string; agent?: Json };
+  return {
+    python_version: host.type === "agent" ? host.agent?.python_version : null,
+    workdir: manifest.workdir,
+    host_range: (manifest.core as Json | undefined)?.version,
+    grace_seconds: (manifest.stop as Json | undefined)?.grace_seconds,
+    config_schema: (manifest.config as Json | null | undefined)?.schema ?? null,
+    targets: manifest.targets,
+    env: manifest.env,
+    keywords: manifest.keywords,
+    categories: manifest.categories,
+  };
+}
+
+/**
+ * Defaults of a JSON Schema, computed by the harness (ARC-14): an explicit `default` wins;
+ * otherwise an object collects the defaults of its properties, nested objects included, and an
+ * object with no default anywhere below is left out.
+ */
+function schemaDefaults(schema: unknown): unknown {
+  if (typeof schema !== "object" || schema === null) return undefined;
+  const s = schema as Json;
+  if ("default" in s) return structuredClone(s.default);
+  if (typeof s.properties !== "object" || s.properties === null) return undefined;
+  const out: Json = {};
+  for (const [key, sub] of Object.entries(s.properties as Json)) {
+    const value = schemaDefaults(sub);
+    if (value !== undefined) out[key] = value;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+interface AgentStatus {
+  id: string;
+  version: string;
+  state: string;
+  pid: number | null;
+  path: string;
+  manifest: Json;
+  error?: { code: string; message: string };
+}
+
+const cells = runCells();
+
+describe.concurrent.each(cells)("config defaults on $id", (cell) => {
+  const factor = timingFactorOf(cell);
+  const T = (ms: number): number => Math.round(ms * factor);
+  /** No config file, no DISTCHECK_HOST_* variable; secrets and a dirty PATH planted in its environment. */
+  let defaults: BootedHost;
+  /** config.toml and DISTCHECK_HOST_* overrides (HST-01). */
+  let overridden: BootedHost;
+  /** Restarted and upgraded (ARC-14), so no other test shares it. */
+  let persistence: BootedHost;
+  const timelines = new Map<BootedHost, Timeline>();
+
+  beforeAll(async () => {
+    const archives = [MINIMAL, LEGACY, BASIC, GRACE_301, RESERVED_ENV].map((a) => archive(a.name));
+    const boots = await Promise.allSettled([
+      bootHost(cell, { wheels: [OK_BASIC], files: archives, extraFiles: GENERATED, env: PLANTED_ENV }),
+      bootHost(cell, { wheels: [OK_BASIC], files: [archive(MINIMAL.name)], extraFiles: GENERATED, config: OVERRIDE_FILE, env: OVERRIDE_ENV }),
+      bootHost(cell, { files: [archive(BASIC.name), archive(BASIC_NEXT.name)] }),
+    ]);
+    const failed = boots.find((b): b is PromiseRejectedResult => b.status === "rejected");
+    if (failed) {
+      await Promise.all(boots.map((b) => (b.status === "fulfilled" ? b.value[Symbol.asyncDispose]() : undefined)));
+      throw failed.reason;
+    }
+    [defaults, overridden, persistence] = boots.map((b) => (b as PromiseFulfilledResult<BootedHost>).value) as [BootedHost, BootedHost, BootedHost];
+  }, T(240_000));
+
+  afterAll(async () => {
+    await Promise.all([defaults, overridden, persistence].map((h) => h?.[Symbol.asyncDispose]().catch(() => undefined)));
+  }, 60_000);
+
+  /** Runs a test body; on failure the report gets the host log, the merged timeline and /api/config. */
+  function check(ctx: TestContext, host: () => BootedHost, body: () => Promise<void>): Promise<void> {
+    attachOnFailure(ctx, host, async () => {
+      const h = host();
+      const witness = await h.witness().catch(() => [] as WitnessLine[]);
+      const events = await hostEvents(h).catch(() => []);
+      return {
+        timeline: (timelines.get(h) ?? new Timeline()).render(events, witness),
+        config: await h.get("/api/config").catch((e: unknown) => String(e)),
+      };
+    });
+    return body();
+  }
+
+  async function install(host: BootedHost, a: InstallableArchive, id = a.decl.installId): Promise<{ status: number; body: AgentStatus }> {
+    return host.post<AgentStatus>("/api/agent/install", { source: a.source, sha256: a.sha256, id });
+  }
+
+  // Installs shared by several tests on the defaults host happen once.
+  const installs = new Map<string, Promise<{ status: number; body: AgentStatus }>>();
+  function installOnce(host: BootedHost, a: InstallableArchive): Promise<{ status: number; body: AgentStatus }> {
+    const key = `${host.container.id}:${a.name}`;
+    let p = installs.get(key);
+    if (!p) installs.set(key, (p = install(host, a)));
+    return p;
+  }
+
+  /** The `process_start` witness line of the extension's current process. */
+  async function processStart(host: BootedHost, id: string, accept: (s: AgentStatus) => boolean = () => true): Promise<{ line: WitnessLine; status: AgentStatus }> {
+    return waitFor(`${id} to run and report process_start`, async () => {
+      const status = await host.get<AgentStatus>(`/api/agent/extensions/${id}`);
+      if (!status.pid || status.state !== "running" || !accept(status)) return undefined;
+      const line = (await host.witness()).find((l) => l.event === "process_start" && l.pid === status.pid);
+      return line ? { line, status } : undefined;
+    }, T(30_000));
+  }
+
+  async function exists(host: BootedHost, p: string): Promise<boolean> {
+    return (await host.container.exec(["test", "-e", p])).exitCode === 0;
+  }
+
+  // --- ARC-10: the effective manifest ------------------------------------------------------------
+
+  for (const a of [MINIMAL, LEGACY, CONFIG_DEFAULT_SCHEMA, BASIC]) {
+    const omitted = omittedFields(a.decl);
+    it(`ARC-10: ${a.name}: the effective manifest has the contract's defaults for what it omits (${omitted.join(", ") || "nothing"})`, async (ctx) => check(ctx, () => defaults, async () => {
+      const res = await installOnce(defaults, a);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      const listed = (await defaults.get<AgentStatus[]>("/api/agent/extensions")).find((e) => e.id === a.decl.installId);
+      expect(listed, `${a.decl.installId} in GET /api/agent/extensions`).toBeDefined();
+      expect(observedDefaults(listed!.manifest)).toEqual(expectedDefaults(a.decl));
+    }), T(60_000));
+  }
+
+  it("ARC-10: the minimal archive really omits every defaulted field (the oracle's precondition)", () => {
+    expect(omittedFields(MINIMAL.decl).sort()).toEqual(["categories", "env", "grace_seconds", "host_range", "keywords", "python_version", "targets", "workdir"]);
+    expect(omittedFields(CONFIG_DEFAULT_SCHEMA.decl)).toContain("config_schema");
+  });
+
+  it(`ARC-10: stop.grace_seconds ${ARC10.graceRange[0]} and ${ARC10.graceRange[1]} are accepted, 0 and 301 refused at install`, async (ctx) => check(ctx, () => defaults, async () => {
+    for (const a of [GRACE_1, GRACE_300]) {
+      const res = await install(defaults, a);
+      expect(res.status, `${a.name}: ${JSON.stringify(res.body)}`).toBe(201);
+      expect(observedDefaults(res.body.manifest).grace_seconds).toBe(expectedDefaults(a.decl).grace_seconds);
+    }
+    for (const a of [GRACE_0, GRACE_301]) {
+      const grace = expectedDefaults(a.decl).grace_seconds as number;
+      expect(grace < ARC10.graceRange[0] || grace > ARC10.graceRange[1], `${a.name} declares an out-of-range grace`).toBe(true);
+      const res = await install(defaults, a);
+      expect(res.status, `${a.name}: ${JSON.stringify(res.body)}`).toBeGreaterThanOrEqual(400);
+      expect(res.body.error?.code).toBe("manifest_invalid");
+      expect(await exists(defaults, `${HOST_DEFAULTS.data_dir}/extensions/${a.decl.installId}`), `${a.name} left an install directory`).toBe(false);
+    }
+  }), T(60_000));
+
+  it(`ARC-10: an app archive without [core] gets the app range ${ARC10.hostRange.app!}: refused or installed by the host's version`, async (ctx) => check(ctx, () => overridden, async () => {
+    for (const [host, version] of [[defaults, HOST_DEFAULTS.agent_version], [overridden, OVERRIDE_FILE.agent_version]] as const) {
+      const res = await install(host, APP_DEFAULT);
+      const fits = semver.satisfies(version as string, ARC10.hostRange.app!);
+      if (fits) {
+        expect(res.status, `host ${version}: ${JSON.stringify(res.body)}`).toBe(201);
+        expect(observedDefaults(res.body.manifest)).toEqual(expectedDefaults(APP_DEFAULT.decl));
+      } else {
+        expect(res.status, `host ${version}: ${JSON.stringify(res.body)}`).toBeGreaterThanOrEqual(400);
+        expect(res.body.error?.code).toBe("incompatible_host_version");
+        expect(res.body.error?.message).toContain(ARC10.hostRange.app);
+        expect(res.body.error?.message).toContain(version);
+      }
+    }
+    // The two host versions straddle the app default, so both outcomes were seen.
+    expect(semver.satisfies(HOST_DEFAULTS.agent_version as string, ARC10.hostRange.app!)).not.toBe(semver.satisfies(OVERRIDE_FILE.agent_version, ARC10.hostRange.app!));
+  }), T(60_000));
+
+  // --- ARC-13: the extension's environment -------------------------------------------------------
+
+  it("ARC-13: the planted variables are really in the host's own environment (precondition)", async (ctx) => check(ctx, () => defaults, async () => {
+    const r = await defaults.container.exec(["/bin/sh", "-c", "tr '\\0' '\\n' < /proc/$(cat /run/distcheck-host.pid)/environ"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const env = r.stdout.split("\n");
+    expect(env).toContain("DISTCHECK_LEAK=1");
+    expect(env).toContain(`SECRET_TOKEN=${SECRET}`);
+    expect(env).toContain(`PATH=${PLANTED_ENV.PATH}`);
+  }), T(30_000));
+
+  for (const a of [MINIMAL, BASIC]) {
+    const manifestEnv = expectedDefaults(a.decl).env as Record<string, string>;
+    it(`ARC-13: ${a.name}: the process sees exactly HOME, PATH, TMPDIR, the config-path and data-dir variables${Object.keys(manifestEnv).length ? ` and its manifest env (${Object.keys(manifestEnv).join(", ")})` : ""}`, async (ctx) => check(ctx, () => defaults, async () => {
+      const res = await installOnce(defaults, a);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      const { line, status } = await processStart(defaults, a.decl.installId);
+      const env = withoutInterpreterAdditions(line.env as Record<string, string>);
+      const expectedKeys = [...EXTENSION_ENV.base, EXTENSION_ENV.configPath, EXTENSION_ENV.dataDir, ...Object.keys(manifestEnv)].sort();
+      const extra = Object.keys(env).filter((k) => !expectedKeys.includes(k));
+      expect(extra, `variables beyond the contract's: ${JSON.stringify(Object.fromEntries(extra.map((k) => [k, env[k]])))}`).toEqual([]);
+      expect(Object.keys(env).sort()).toEqual(expectedKeys);
+      for (const [k, v] of Object.entries(manifestEnv)) expect(env[k], k).toBe(v);
+      expect(env[EXTENSION_ENV.configPath]).toBe(`${status.path}/config.json`);
+      expect(env[EXTENSION_ENV.dataDir]).toBe(`${status.path}/data`);
+      expect(env.HOME, "HOME").toMatch(/^\//);
+      expect(env.TMPDIR, "TMPDIR").toMatch(/^\//);
+    }), T(60_000));
+  }
+
+  it("ARC-13: the extension's PATH is the host's PATH without relative, empty or missing directories", async (ctx) => check(ctx, () => defaults, async () => {
+    const res = await installOnce(defaults, MINIMAL);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const { line } = await processStart(defaults, MINIMAL.decl.installId);
+    const seen = String((line.env as Json).PATH).split(":");
+    const present = await defaults.container.exec(["/bin/sh", "-c", PLANTED_PATH.filter((p) => p.startsWith("/")).map((p) => `[ -d '${p}' ] && echo '${p}'`).join("; ") + "; true"]);
+    const existing = new Set(present.stdout.split("\n").filter(Boolean));
+    expect(existing.size, "the planted PATH has existing absolute directories").toBeGreaterThan(0);
+    expect(existing.has("/nonexistent/distcheck-bin"), "the planted missing directory exists?").toBe(false);
+    for (const entry of seen) {
+      expect(entry.startsWith("/"), `PATH entry ${JSON.stringify(entry)} is not absolute`).toBe(true);
+      expect(existing.has(entry), `PATH entry ${entry} is missing or was not in the host's PATH`).toBe(true);
+    }
+    expect(seen, "python3's directory must stay on PATH").toContain("/usr/bin");
+  }), T(60_000));
+
+  it("ARC-13: a manifest env key in the host's reserved prefix is refused at install, leaving nothing", async (ctx) => check(ctx, () => defaults, async () => {
+    const declared = Object.keys(expectedDefaults(RESERVED_ENV.decl).env as Json);
+    expect(declared.some((k) => k.startsWith("DISTCHECK_")), "the fixture uses the reserved prefix").toBe(true);
+    const res = await install(defaults, RESERVED_ENV);
+    expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
+    expect(res.body.error?.code).toBe("reserved_env_key");
+    const listed = (await defaults.get<AgentStatus[]>("/api/agent/extensions")).map((e) => e.id);
+    expect(listed).not.toContain(RESERVED_ENV.decl.installId);
+    expect(await exists(defaults, `${HOST_DEFAULTS.data_dir}/extensions/${RESERVED_ENV.decl.installId}`)).toBe(false);
+  }), T(60_000));
+
+  // --- ARC-14: config.json -------------------------------------------------------------------------
+
+  for (const a of [BASIC, CONFIG_DEFAULT_SCHEMA]) {
+    it(`ARC-14: ${a.name}: config.json is written from the schema's defaults, nested objects included`, async (ctx) => check(ctx, () => defaults, async () => {
+      const expected = schemaDefaults(a.decl.configSchema) ?? {};
+      const predicted = a.decl.predicted !== "oracle" ? a.decl.predicted.config : undefined;
+      if (predicted) expect(expected, "the harness's extraction agrees with the fixture's declared prediction").toEqual(predicted);
+      expect(Object.values(expected as Json).some((v) => typeof v === "object" && v !== null), "the schema has a nested object default").toBe(true);
+      const res = await installOnce(defaults, a);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      const { line, status } = await processStart(defaults, a.decl.installId);
+      expect(line.config, "config.json as the process read it").toEqual(expected);
+      const onDisk = await defaults.container.exec(["cat", `${status.path}/config.json`]);
+      expect(onDisk.exitCode, onDisk.stderr).toBe(0);
+      expect(JSON.parse(onDisk.stdout)).toEqual(expected);
+      expect(await defaults.get(`/api/agent/extensions/${a.decl.installId}/config`)).toEqual(expected);
+    }), T(60_000));
+  }
+
+  const saved = { apiKey: `key-${SECRET}`, interval: 5, enabled: false, connection: { host: "plc.example", port: 1502, retry: { attempts: 9, backoff_ms: 10 } }, note: "kept" };
+  const restarted = once(async () => {
+    const h = persistence;
+    const tl = timelines.get(h) ?? new Timeline();
+    timelines.set(h, tl);
+    const res = await install(h, BASIC);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const first = await processStart(h, BASIC.decl.installId);
+    expect(first.line.config, "the first start reads the schema defaults").toEqual(schemaDefaults(BASIC.decl.configSchema));
+    tl.mark("PUT config");
+    const put = await h.raw("PUT", `/api/agent/extensions/${BASIC.decl.installId}/config`, saved);
+    expect(put.statusCode, put.body).toBe(200);
+    tl.mark("host restart");
+    await h.restart();
+    tl.mark("host ready again");
+    const configAfter = await h.get(`/api/agent/extensions/${BASIC.decl.installId}/config`);
+    const again = await processStart(h, BASIC.decl.installId, (s) => s.pid !== first.line.pid);
+    return { first, configAfter, again };
+  });
+
+  it("ARC-14: a saved configuration survives a host restart", async (ctx) => check(ctx, () => persistence, async () => {
+    const r = await restarted();
+    expect(r.configAfter).toEqual(saved);
+    expect(r.again.line.config, "config.json as the restarted process read it").toEqual(saved);
+  }), T(120_000));
+
+  it(`ARC-14: a saved configuration survives an upgrade (${BASIC.name} ${BASIC.decl.version} → ${BASIC_NEXT.name} ${BASIC_NEXT.decl.version})`, async (ctx) => check(ctx, () => persistence, async () => {
+    await restarted().catch(() => undefined); // the restart may fail on its own; the upgrade is judged apart
+    const h = persistence;
+    timelines.get(h)?.mark("upgrade");
+    const res = await install(h, BASIC_NEXT, BASIC.decl.installId);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.version).toBe(BASIC_NEXT.decl.version);
+    const next = await processStart(h, BASIC.decl.installId, (s) => s.version === BASIC_NEXT.decl.version);
+    expect(next.line.version).toBe(BASIC_NEXT.decl.version);
+    expect(next.line.config, "config.json as the upgraded process read it").toEqual(saved);
+    expect(await h.get(`/api/agent/extensions/${BASIC.decl.installId}/config`)).toEqual(saved);
+  }), T(120_000));
+
+  // --- HST-01: the host's own configuration --------------------------------------------------------
+
+  const hostVersion = readHostPyprojectVersion(path.join(PROJECT_ROOT, cell.host.path));
+
+  it("HST-01: with no file and no DISTCHECK_HOST_* variable every key has its documented default", async (ctx) => check(ctx, () => defaults, async () => {
+    const config = await defaults.get<{ values: Json; sources: Record<string, string>; file: string | null }>("/api/config");
+    const expected: Json = { ...HOST_DEFAULTS, platform: cell.platform.id, ...(hostVersion ? { core_version: hostVersion } : {}) };
+    for (const [key, value] of Object.entries(expected)) {
+      expect(config.values[key], `${key}`).toEqual(value);
+      expect(config.sources[key], `source of ${key}`).toBe("default");
+    }
+    expect(config.file).toBeNull();
+  }), T(30_000));
+
+  it("HST-01: the defaults apply: port 8765 answers, archives land under the default data directory, wheels in the default group load, nothing is disabled", async (ctx) => check(ctx, () => defaults, async () => {
+    expect(new URL(defaults.url).port).toBe(String(HOST_DEFAULTS.port));
+    expect(await defaults.get("/healthz")).toMatchObject({ status: "ok" });
+    const res = await installOnce(defaults, MINIMAL);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.path.startsWith(`${HOST_DEFAULTS.data_dir}/extensions/`), res.body.path).toBe(true);
+    expect(OK_BASIC.entryPoint.group, "the sample wheel declares its entry point in the documented default group").toBe(HOST_DEFAULTS.entry_point_group);
+    const listed = await defaults.get<Array<{ id: string }>>("/api/extensions");
+    expect(listed.map((e) => e.id)).toContain(OK_BASIC.extensionId);
+  }), T(60_000));
+
+  it("HST-01: config.toml overrides a default, DISTCHECK_HOST_<KEY> overrides both, and /api/config names each source", async (ctx) => check(ctx, () => overridden, async () => {
+    const config = await overridden.get<{ values: Json; sources: Record<string, string>; file: string | null }>("/api/config");
+    const expected: Json = { ...HOST_DEFAULTS, ...OVERRIDE_FILE, ...OVERRIDE_ENV_VALUES };
+    for (const [key, value] of Object.entries(expected)) {
+      const source = key in OVERRIDE_ENV_VALUES ? "env" : key in OVERRIDE_FILE ? "file" : "default";
+      expect(config.values[key], `${key}`).toEqual(value);
+      expect(config.sources[key], `source of ${key}`).toBe(source);
+    }
+    expect(config.file).toBe(CONFIG_FILE);
+  }), T(30_000));
+
+  it("HST-01: the overrides apply: the environment's disabled list and download limit win over the file", async (ctx) => check(ctx, () => overridden, async () => {
+    // disabled (environment only): the sample wheel is not set up.
+    const listed = await overridden.get<Array<{ id: string }>>("/api/extensions");
+    expect(listed.map((e) => e.id)).not.toContain(OK_BASIC.extensionId);
+    const diagnostics = await overridden.get<Array<{ code: string; extension_id?: string }>>("/api/diagnostics");
+    expect(diagnostics).toContainEqual(expect.objectContaining({ code: "extension_disabled", extension_id: OK_BASIC.extensionId }));
+    // max_download_bytes: the file's 100 bytes would refuse the archive; the environment's value admits it.
+    expect(MINIMAL.size).toBeGreaterThan(OVERRIDE_FILE.max_download_bytes);
+    expect(MINIMAL.size).toBeLessThanOrEqual(OVERRIDE_ENV_VALUES.max_download_bytes as number);
+    const res = await install(overridden, MINIMAL);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+  }), T(60_000));
+
+  it("HST-01: a value only in config.toml applies (agent_version admits an archive the default refuses)", async (ctx) => check(ctx, () => overridden, async () => {
+    const range = expectedDefaults(APP_DEFAULT.decl).host_range as string;
+    expect(semver.satisfies(OVERRIDE_FILE.agent_version, range)).toBe(true);
+    expect(semver.satisfies(HOST_DEFAULTS.agent_version as string, range)).toBe(false);
+    const version = await overridden.get<{ agent_version: string }>("/api/version");
+    expect(version.agent_version).toBe(OVERRIDE_FILE.agent_version);
+    // Its own id: the ARC-10 test installs the same archive on this host.
+    const res = await install(overridden, APP_DEFAULT, "distcheck.cfg-app-default-file");
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.version).toBe(APP_DEFAULT.decl.version);
+
+  }), T(60_000));
+});

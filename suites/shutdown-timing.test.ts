@@ -1,0 +1,534 @@
+import { createHash } from "node:crypto";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { renderArchiveExtension } from "../src/fixtures/archives/archive-extension-renderer.ts";
+import { benignTarEntries, packTarGz } from "../src/fixtures/archives/archive-packer.ts";
+import { loadFixtureDeclarations, type ArchiveDeclaration } from "../src/fixtures/index.ts";
+import type { FileToPut } from "../src/containers/cell-container.ts";
+import type { BootedHost, WitnessLine } from "../src/hosts/booted-host.ts";
+import { scaledBound } from "../src/timing/timing-factor.ts";
+import { PROJECT_ROOT, runCells } from "./support/cells.ts";
+import { archive, containerPath, wheel } from "./support/fixture-files.ts";
+import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
+import { hostEvents, median, once, PidWatch, Timeline, waitFor, type HostEvent } from "./support/timeline.ts";
+
+// Stop timing of archive extensions (ARC-15), upgrades (ARC-16) and the host's own shutdown
+// (WHL-14, HST-03), measured twice: on the host's event log and, independently, from the harness
+// (witness lines the extension writes, a pid watcher in the container, the harness's clock). All
+// three read CLOCK_MONOTONIC, so they are compared without offsets. The grace variants run in
+// parallel on one host, so the suite takes about the longest grace, not the sum.
+
+/** ARC-15 and ARC-10 numbers from CONTRACT.md: the oracle, never the host's answer. */
+const CONTRACT = {
+  pollMs: 50,
+  killConfirmMs: 1000,
+  defaultGraceSeconds: 10,
+} as const;
+
+/** What a native run needs on top of a nominal time (HTTP round trip, scheduling, one poll), in ms. */
+const NATIVE_TOLERANCE = {
+  /** SIGKILL after the grace: one poll (50 ms) plus scheduling. */
+  sigkill: 250,
+  /** Median spacing of polls above 50 ms. */
+  pollSpacing: 15,
+  /** Process death after the grace, seen from the harness (includes the stop request). */
+  death: 400,
+  /** An exit seen by the host after the process really ended. */
+  exitSeen: 100,
+  /** The host process's exit after its bound (signal delivery through docker exec, interpreter exit). */
+  hostExit: 1500,
+  /**
+   * How early a kill may seem: when SIGTERM was sent is known from the first sign of it (the host's
+   * event, the witness line), which a thread switch can stamp a few milliseconds late.
+   */
+  early: 20,
+} as const;
+
+/** The host's data directory default (INTERFACE.md); extension processes run from under it. */
+const DATA_DIR = "/var/lib/distcheck-host";
+
+const declarations = await loadFixtureDeclarations(path.join(PROJECT_ROOT, "fixtures"));
+const declarationOf = (name: string): ArchiveDeclaration => {
+  const d = declarations.archives.find((a) => a.name === name);
+  if (!d) throw new Error(`No archive declaration ${name} in fixtures/archives`);
+  return d;
+};
+
+/** `stop.grace_seconds` as the archive declares it (top level or inside [host.agent]/[runtime]), else the contract default. */
+function expectedGrace(d: ArchiveDeclaration): number {
+  const m = d.manifest as Record<string, Record<string, unknown> | undefined>;
+  const host = m.host as { agent?: Record<string, unknown> } | undefined;
+  const section = (host?.agent ?? m.runtime ?? {}) as Record<string, unknown>;
+  const stop = (section.stop ?? m.stop) as { grace_seconds?: number } | undefined;
+  return stop?.grace_seconds ?? CONTRACT.defaultGraceSeconds;
+}
+
+/** An archive to install: a built fixture, or one this suite renders with the fixture factory's writers. */
+interface InstallableArchive {
+  name: string;
+  decl: ArchiveDeclaration;
+  source: string;
+  sha256: string;
+  file?: FileToPut;
+}
+
+function builtArchive(name: string): InstallableArchive {
+  const entry = archive(name, "tar.gz");
+  return { name, decl: declarationOf(name), source: containerPath(entry), sha256: entry.sha256 };
+}
+
+/** An archive extension that ignores SIGTERM, with `grace` (undefined: no [stop] table, the default). */
+function ignoringArchive(name: string, grace: number | undefined): InstallableArchive {
+  const description = `Ignores SIGTERM; ${grace === undefined ? "no stop table (default grace)" : `grace ${grace} s`}. Rendered by the shutdown-timing suite.`;
+  const decl: ArchiveDeclaration = {
+    kind: "archive",
+    name,
+    description,
+    installId: `distcheck.${name}`,
+    version: "1.0.0",
+    formats: ["tar.gz"],
+    platforms: [""],
+    manifest: {
+      name: `Distcheck ${name}`,
+      version: "1.0.0",
+      description,
+      host: { type: "agent", agent: { entry: "main.py", ...(grace === undefined ? {} : { stop: { grace_seconds: grace } }) } },
+    },
+    configSchema: null,
+    files: {},
+    behaviour: { start: "run", exitCode: 0, sigterm: "ignore", sigtermDelaySeconds: 0, exitAfterSeconds: 0 },
+    clauses: ["ARC-15"],
+    predicted: { installed: true, start: "running" },
+  };
+  const content = packTarGz(benignTarEntries(renderArchiveExtension(decl, "")));
+  const target = `/fixtures/generated/${name}-1.0.0.tar.gz`;
+  return { name, decl, source: target, sha256: createHash("sha256").update(content).digest("hex"), file: { target, content } };
+}
+
+// The grace variants of ARC-15: 1 s and 2 s declared, and the contract's default (no [stop] table).
+const IGNORES_1 = builtArchive("arc-ignores-sigterm");
+const IGNORES_2 = ignoringArchive("stop-ignores-grace-2", 2);
+const IGNORES_DEFAULT = ignoringArchive("stop-ignores-default-grace", undefined);
+const GRACE_CASES = [IGNORES_1, IGNORES_2, IGNORES_DEFAULT];
+const SLOW_STOP = builtArchive("arc-slow-stop");
+const BASIC = builtArchive("arc-basic");
+const BASIC_NEXT = builtArchive("arc-basic-next");
+const UPGRADE_BROKEN = builtArchive("arc-upgrade-broken");
+const UNEXPECTED_EXITS = [builtArchive("arc-crash-at-start"), builtArchive("arc-exit-code")];
+const GENERATED = [IGNORES_2, IGNORES_DEFAULT].map((a) => a.file!);
+const ORDER_WHEELS = [wheel("shutdown-order-a"), wheel("shutdown-order-b")];
+const SLOW_WHEEL = wheel("shutdown-slow");
+/** graceful_timeout of the hosts that are sent SIGTERM (seconds; a small value keeps the suite short). */
+const GRACEFUL_TIMEOUT = 2;
+
+interface AgentStatus {
+  id: string;
+  version: string;
+  state: string;
+  pid: number | null;
+  exit: { code: number } | { signal: number } | null;
+  path: string;
+}
+
+interface InstallAnswer extends Partial<AgentStatus> {
+  error?: { code: string; message: string };
+}
+
+const cells = runCells();
+
+describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
+  const factor = timingFactorOf(cell);
+  const T = (ms: number): number => Math.round(ms * factor);
+  /** ARC-15 and ARC-16 on one host: every test uses its own extension id. */
+  let agentHost: BootedHost;
+  /** WHL-14 callback order: two wheels with two callbacks each, no archive extension. */
+  let orderHost: BootedHost;
+  /** HST-03: running archive extensions that ignore SIGTERM and a wheel whose callback never returns. */
+  let shutdownHost: BootedHost;
+  const timelines = new Map<BootedHost | undefined, Timeline>();
+
+  beforeAll(async () => {
+    const boots = await Promise.allSettled([
+      // start_check (INTERFACE.md): how soon an exit counts as "failed to start" (ARC-16). A crash at start
+      // takes longer than the 1 s default under emulation, so the window grows with the platform (at most 10 s).
+      bootHost(cell, { files: [archive("arc-ignores-sigterm"), archive("arc-slow-stop"), archive("arc-basic"), archive("arc-basic-next"), archive("arc-upgrade-broken"), archive("arc-crash-at-start"), archive("arc-exit-code")], extraFiles: GENERATED, config: { start_check: Math.min(Math.max(1, factor), 10) } }),
+      bootHost(cell, { wheels: ORDER_WHEELS, config: { graceful_timeout: GRACEFUL_TIMEOUT } }),
+      bootHost(cell, { wheels: [SLOW_WHEEL], files: [archive("arc-ignores-sigterm")], extraFiles: GENERATED, config: { graceful_timeout: GRACEFUL_TIMEOUT } }),
+    ]);
+    const failed = boots.find((b): b is PromiseRejectedResult => b.status === "rejected");
+    if (failed) {
+      await Promise.all(boots.map((b) => (b.status === "fulfilled" ? b.value[Symbol.asyncDispose]() : undefined)));
+      throw failed.reason;
+    }
+    [agentHost, orderHost, shutdownHost] = boots.map((b) => (b as PromiseFulfilledResult<BootedHost>).value) as [BootedHost, BootedHost, BootedHost];
+  }, T(240_000));
+
+  afterAll(async () => {
+    await Promise.all([agentHost, orderHost, shutdownHost].map((h) => h?.[Symbol.asyncDispose]().catch(() => undefined)));
+  }, 60_000);
+
+  /** Runs a test body; on failure the report gets the host log and the merged timeline (filtered to `ids`). */
+  function check(ctx: TestContext, host: () => BootedHost, ids: string[] | undefined, body: () => Promise<void>): Promise<void> {
+    attachOnFailure(ctx, host, async () => {
+      const h = host();
+      const witness = await h.witness().catch(() => []);
+      const events = await hostEvents(h).catch(() => [] as HostEvent[]);
+      return { timeline: (timelines.get(h) ?? new Timeline()).render(events, witness, { ids }) };
+    });
+    return body();
+  }
+
+  function timelineOf(host: BootedHost): Timeline {
+    let t = timelines.get(host);
+    if (!t) timelines.set(host, (t = new Timeline()));
+    return t;
+  }
+
+  async function install(host: BootedHost, a: InstallableArchive, id: string): Promise<{ status: number; body: InstallAnswer }> {
+    return host.post<InstallAnswer>("/api/agent/install", { source: a.source, sha256: a.sha256, id });
+  }
+
+  async function status(host: BootedHost, id: string): Promise<AgentStatus> {
+    return host.get<AgentStatus>(`/api/agent/extensions/${id}`);
+  }
+
+  /** The witness `process_start` line of `pid`: written after the fixture installed its SIGTERM handler. */
+  async function processStart(host: BootedHost, pid: number): Promise<WitnessLine> {
+    return waitFor(`process_start of pid ${pid}`, async () => (await host.witness()).find((l) => l.event === "process_start" && l.pid === pid), T(30_000));
+  }
+
+  /** Installs and waits until the process runs with its signal handler in place. */
+  async function installRunning(host: BootedHost, a: InstallableArchive, id: string): Promise<{ pid: number; start: WitnessLine }> {
+    const res = await install(host, a, id);
+    expect(res.status, `install of ${a.name} as ${id}: ${JSON.stringify(res.body)}`).toBe(201);
+    const pid = res.body.pid ?? (await waitFor(`${id} to run`, async () => (await status(host, id)).pid ?? undefined, T(20_000)));
+    return { pid, start: await processStart(host, pid) };
+  }
+
+  /** Waits for the extension to leave `running` (a stop may be asynchronous). */
+  async function settled(host: BootedHost, id: string, timeoutMs: number): Promise<AgentStatus> {
+    return waitFor(`${id} to leave running`, async () => {
+      const s = await status(host, id);
+      return ["running", "starting", "installed"].includes(s.state) ? undefined : s;
+    }, timeoutMs);
+  }
+
+  // --- ARC-15: user stops with grace 1 s, 2 s and the default 10 s, all in parallel ------------
+
+  for (const a of GRACE_CASES) {
+    const grace = expectedGrace(a.decl);
+    const graceMs = grace * 1000;
+    const id = a.decl.installId;
+    const label = `grace ${grace} s${a === IGNORES_DEFAULT ? " (default)" : ""}`;
+    const stopped = once(async () => {
+      const tl = timelineOf(agentHost);
+      const { pid } = await installRunning(agentHost, a, id);
+      const watch = await PidWatch.start(agentHost, [pid], T(20_000));
+      const requested = tl.mark(`POST stop ${id}`);
+      const answer = await agentHost.post<AgentStatus>(`/api/agent/extensions/${id}/stop`, {});
+      tl.mark(`stop of ${id} answered ${answer.status}`);
+      const death = (await watch.allGone(T(graceMs + 10_000))).get(pid)!;
+      const after = await settled(agentHost, id, T(5_000));
+      const events = (await hostEvents(agentHost, requested - 1)).filter((e) => e.id === id);
+      const witness = (await agentHost.witness()).filter((w) => w.pid === pid);
+      const sigterm = events.find((e) => e.event === "sigterm");
+      const sigkill = events.find((e) => e.event === "sigkill");
+      const witnessSigterm = witness.find((w) => w.event === "sigterm");
+      return { pid, requested, answer, death, after, events, witness, sigterm, sigkill, witnessSigterm };
+    });
+    const timeout = T(graceMs + 60_000);
+
+    it(`ARC-15: ${label}: SIGTERM reaches the process first and it is not killed before ${grace} s have passed`, async (ctx) => check(ctx, () => agentHost, [id], async () => {
+      const r = await stopped();
+      expect(r.witnessSigterm, "the process never saw SIGTERM (no sigterm witness line)").toBeDefined();
+      expect(r.witnessSigterm!.t_ms).toBeGreaterThanOrEqual(r.requested);
+      expect(r.sigterm, "no sigterm event in the host log").toBeDefined();
+      expect(r.sigkill, "no sigkill event: the process ignores SIGTERM, so only SIGKILL can end it").toBeDefined();
+      expect(r.sigterm!.t_ms).toBeLessThan(r.sigkill!.t_ms);
+      expect(r.witnessSigterm!.t_ms, "SIGTERM reached the process only after SIGKILL was sent").toBeLessThan(r.sigkill!.t_ms);
+      // The earliest sign of SIGTERM bounds when it was sent; the process may not die sooner than grace after it.
+      const termSent = Math.min(r.witnessSigterm!.t_ms, r.sigterm!.t_ms);
+      expect(r.death - termSent, `the process died ${(r.death - termSent).toFixed(1)} ms after SIGTERM; the grace is ${graceMs} ms`).toBeGreaterThanOrEqual(graceMs - NATIVE_TOLERANCE.early * factor);
+    }), timeout);
+
+    it(`ARC-15: ${label}: the host polls every 50 ms between SIGTERM and SIGKILL`, async (ctx) => check(ctx, () => agentHost, [id], async () => {
+      const r = await stopped();
+      expect(r.sigterm && r.sigkill, "sigterm and sigkill events").toBeTruthy();
+      const polls = r.events.filter((e) => e.event === "poll" && e.t_ms > r.sigterm!.t_ms && e.t_ms < r.sigkill!.t_ms).map((e) => e.t_ms);
+      expect(polls.length, "poll events between SIGTERM and SIGKILL").toBeGreaterThan(1);
+      const gaps = [r.sigterm!.t_ms, ...polls].slice(1).map((t, i) => t - [r.sigterm!.t_ms, ...polls][i]!);
+      const mid = median(gaps);
+      // Scaled like every bound, but never past twice the contract's period: a median spacing of
+      // 100 ms is not "every 50 ms" on any platform (measured under qemu: about 51 ms).
+      const spacingBound = Math.min(scaledBound(CONTRACT.pollMs, NATIVE_TOLERANCE.pollSpacing, factor), 2 * CONTRACT.pollMs);
+      const detail = `poll gaps (ms): median ${mid.toFixed(1)}, min ${Math.min(...gaps).toFixed(1)}, max ${Math.max(...gaps).toFixed(1)}, ${gaps.length} polls`;
+      expect(mid, detail).toBeGreaterThanOrEqual(CONTRACT.pollMs - 5);
+      expect(mid, detail).toBeLessThanOrEqual(spacingBound);
+      // Single gaps jitter with scheduling (an event stamped late shortens the next gap; the last wait
+      // is cut to the deadline), so the spacing is judged by its median and by the number of polls.
+      // Polls cover the whole grace: no long silent stretch followed by a burst.
+      expect(polls.length, detail).toBeGreaterThanOrEqual(Math.floor((graceMs / spacingBound) * 0.8));
+    }), timeout);
+
+    it(`ARC-15: ${label}: SIGKILL at the grace (host log and harness clock), the kill confirmed within 1 s`, async (ctx) => check(ctx, () => agentHost, [id], async () => {
+      const r = await stopped();
+      expect(r.sigterm && r.sigkill, "sigterm and sigkill events").toBeTruthy();
+      const killAfter = r.sigkill!.t_ms - r.sigterm!.t_ms;
+      const bound = scaledBound(graceMs, NATIVE_TOLERANCE.sigkill, factor);
+      expect(killAfter, `SIGKILL ${killAfter.toFixed(1)} ms after SIGTERM (host log)`).toBeGreaterThanOrEqual(graceMs - NATIVE_TOLERANCE.early * factor);
+      expect(killAfter, `SIGKILL ${killAfter.toFixed(1)} ms after SIGTERM (host log); bound ${bound} ms`).toBeLessThanOrEqual(bound);
+      const seen = r.death - r.requested;
+      const deathBound = scaledBound(graceMs, NATIVE_TOLERANCE.death, factor);
+      expect(seen, `the process died ${seen.toFixed(1)} ms after the stop request (harness clock); bound ${deathBound} ms`).toBeLessThanOrEqual(deathBound);
+      expect(r.death - r.sigkill!.t_ms, "the process outlived SIGKILL by more than 1 s").toBeLessThanOrEqual(CONTRACT.killConfirmMs);
+      // The host confirms the exit: its last stop event follows the real death within the confirm window.
+      const confirmed = r.events.filter((e) => e.event === "stopped" || e.event === "exit").map((e) => e.t_ms);
+      expect(confirmed.length, "no stopped/exit event after SIGKILL").toBeGreaterThan(0);
+      const confirmedAfter = Math.max(...confirmed) - r.sigkill!.t_ms;
+      expect(confirmedAfter, `exit confirmed ${confirmedAfter.toFixed(1)} ms after SIGKILL`).toBeLessThanOrEqual(scaledBound(CONTRACT.killConfirmMs, NATIVE_TOLERANCE.exitSeen, factor));
+    }), timeout);
+
+    it(`ARC-15: ${label}: a user-requested stop records no exit information`, async (ctx) => check(ctx, () => agentHost, [id], async () => {
+      const r = await stopped();
+      expect(r.answer.status).toBe(200);
+      expect(r.after.state).toBe("stopped");
+      expect(r.after.exit).toBeNull();
+      const listed = (await agentHost.get<AgentStatus[]>("/api/agent/extensions")).find((e) => e.id === id);
+      expect(listed?.exit ?? null).toBeNull();
+    }), timeout);
+  }
+
+  it("ARC-15: a process that exits 2 s after SIGTERM is not killed, and the host sees the exit within a poll", async (ctx) => check(ctx, () => agentHost, ["distcheck.stop-slow"], async () => {
+    const id = "distcheck.stop-slow";
+    const grace = expectedGrace(SLOW_STOP.decl);
+    const tl = timelineOf(agentHost);
+    const { pid } = await installRunning(agentHost, SLOW_STOP, id);
+    const watch = await PidWatch.start(agentHost, [pid], T(20_000));
+    const requested = tl.mark(`POST stop ${id}`);
+    await agentHost.post(`/api/agent/extensions/${id}/stop`, {});
+    const death = (await watch.allGone(T(grace * 1000 + 10_000))).get(pid)!;
+    const after = await settled(agentHost, id, T(5_000));
+    const events = (await hostEvents(agentHost, requested - 1)).filter((e) => e.id === id);
+    const witness = (await agentHost.witness()).filter((w) => w.pid === pid);
+    const term = witness.find((w) => w.event === "sigterm");
+    expect(term, "sigterm witness line").toBeDefined();
+    expect(witness.find((w) => w.event === "exiting"), "the process exited by itself after SIGTERM").toBeDefined();
+    expect(events.filter((e) => e.event === "sigkill"), "a SIGKILL inside the grace").toEqual([]);
+    expect(death - term!.t_ms).toBeLessThan(grace * 1000);
+    const seen = events.filter((e) => e.event === "stopped" || e.event === "exit").map((e) => e.t_ms);
+    expect(seen.length, "no stopped/exit event").toBeGreaterThan(0);
+    const late = Math.min(...seen) - death;
+    expect(late, `the host noticed the exit ${late.toFixed(1)} ms after it happened`).toBeLessThanOrEqual(scaledBound(CONTRACT.pollMs, NATIVE_TOLERANCE.exitSeen, factor));
+    expect(after.state).toBe("stopped");
+    expect(after.exit).toBeNull();
+  }), T(90_000));
+
+  for (const a of UNEXPECTED_EXITS) {
+    const predicted = a.decl.predicted;
+    const expectedExit = predicted !== "oracle" ? predicted.exit : undefined;
+    it(`ARC-15: an unexpected exit records the exit code (${a.name}: ${JSON.stringify(expectedExit)})`, async (ctx) => check(ctx, () => agentHost, [a.decl.installId], async () => {
+      expect(expectedExit, `${a.name} declares its exit`).toBeDefined();
+      const res = await install(agentHost, a, a.decl.installId);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      const s = await settled(agentHost, a.decl.installId, T(20_000));
+      expect(s.state).toBe("error");
+      expect(s.exit).toEqual(expectedExit);
+    }), T(60_000));
+  }
+
+  it("ARC-15: a process killed by a signal nobody asked for records the signal", async (ctx) => check(ctx, () => agentHost, ["distcheck.stop-killed"], async () => {
+    const id = "distcheck.stop-killed";
+    const { pid } = await installRunning(agentHost, BASIC, id);
+    const kill = await agentHost.container.exec(["kill", "-KILL", String(pid)]);
+    expect(kill.exitCode, kill.stderr).toBe(0);
+    const s = await settled(agentHost, id, T(20_000));
+    expect(s.state).toBe("error");
+    expect(s.exit).toEqual({ signal: 9 });
+  }), T(60_000));
+
+  // --- ARC-16: upgrades ------------------------------------------------------------------------
+
+  const saved = { apiKey: "distcheck-upgrade-key", interval: 7, enabled: false, connection: { host: "plc.example", port: 1502, retry: { attempts: 9, backoff_ms: 5 } } };
+  const upgraded = once(async () => {
+    const id = "distcheck.upgrade-ok";
+    const tl = timelineOf(agentHost);
+    const old = await installRunning(agentHost, BASIC, id);
+    const put = await agentHost.raw("PUT", `/api/agent/extensions/${id}/config`, saved);
+    expect(put.statusCode, put.body).toBe(200);
+    const watch = await PidWatch.start(agentHost, [old.pid], T(20_000));
+    const requested = tl.mark(`POST install ${BASIC_NEXT.name} as ${id}`);
+    const res = await install(agentHost, BASIC_NEXT, id);
+    tl.mark(`upgrade answered ${res.status}`);
+    const oldGone = (await watch.allGone(T(expectedGrace(BASIC.decl) * 1000 + 10_000))).get(old.pid)!;
+    const now = await waitFor(`${id} ${BASIC_NEXT.decl.version} to run`, async () => {
+      const s = await status(agentHost, id);
+      return s.version === BASIC_NEXT.decl.version && s.state === "running" && s.pid ? s : undefined;
+    }, T(20_000));
+    const start = await processStart(agentHost, now.pid!);
+    const witness = await agentHost.witness();
+    return { id, old, res, requested, oldGone, now, start, witness };
+  });
+
+  it("ARC-16: an upgrade stops the old version with SIGTERM (ARC-15) before the new version starts", async (ctx) => check(ctx, () => agentHost, ["distcheck.upgrade-ok"], async () => {
+    const r = await upgraded();
+    expect(r.res.status, JSON.stringify(r.res.body)).toBe(201);
+    const term = r.witness.find((w) => w.pid === r.old.pid && w.event === "sigterm");
+    expect(term, "the old version never saw SIGTERM").toBeDefined();
+    expect(term!.t_ms).toBeGreaterThanOrEqual(r.requested);
+    expect(r.witness.find((w) => w.pid === r.old.pid && w.event === "exiting"), "the old version exited on SIGTERM (it was not killed)").toBeDefined();
+    expect(r.oldGone, "the old process was still alive when the new version started").toBeLessThanOrEqual(r.start.t_ms);
+  }), T(90_000));
+
+  it("ARC-16: an upgrade carries the saved configuration over to the new version", async (ctx) => check(ctx, () => agentHost, ["distcheck.upgrade-ok"], async () => {
+    const r = await upgraded();
+    expect(r.start.config, "config.json the new version read at start").toEqual(saved);
+    expect(await agentHost.get(`/api/agent/extensions/${r.id}/config`)).toEqual(saved);
+  }), T(90_000));
+
+  it("ARC-16: after an upgrade the new version runs", async (ctx) => check(ctx, () => agentHost, ["distcheck.upgrade-ok"], async () => {
+    const r = await upgraded();
+    expect(r.start.version).toBe(BASIC_NEXT.decl.version);
+    expect(r.now).toMatchObject({ version: BASIC_NEXT.decl.version, state: "running" });
+    const alive = await agentHost.container.exec(["kill", "-0", String(r.now.pid)]);
+    expect(alive.exitCode, `pid ${r.now.pid} of the new version is not alive`).toBe(0);
+  }), T(90_000));
+
+  it("ARC-16: when the new version fails to start (arc-upgrade-broken), the old version is restored and running", async (ctx) => check(ctx, () => agentHost, ["distcheck.upgrade-rollback"], async () => {
+    const id = "distcheck.upgrade-rollback";
+    const tl = timelineOf(agentHost);
+    const old = await installRunning(agentHost, BASIC, id);
+    const put = await agentHost.raw("PUT", `/api/agent/extensions/${id}/config`, saved);
+    expect(put.statusCode, put.body).toBe(200);
+    const requested = tl.mark(`POST install ${UPGRADE_BROKEN.name} as ${id}`);
+    const res = await install(agentHost, UPGRADE_BROKEN, id);
+    tl.mark(`upgrade answered ${res.status}`);
+    expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
+    expect(res.body.error?.code).toBe("start_failed");
+    const restored = await waitFor(`${id} ${BASIC.decl.version} to run again`, async () => {
+      const s = await status(agentHost, id);
+      return s.state === "running" && s.pid ? s : undefined;
+    }, T(20_000));
+    expect(restored.version).toBe(BASIC.decl.version);
+    const witness = (await agentHost.witness()).filter((w) => w.t_ms >= requested && w.event === "process_start");
+    const broken = witness.find((w) => w.fixture === UPGRADE_BROKEN.name);
+    expect(broken, "the new version was never started").toBeDefined();
+    expect(broken!.config, "the broken version got the carried-over configuration").toEqual(saved);
+    const again = await processStart(agentHost, restored.pid!);
+    expect(again.version).toBe(BASIC.decl.version);
+    expect(again.t_ms, "the old version must run again after the new one failed").toBeGreaterThan(broken!.t_ms);
+    expect(again.config).toEqual(saved);
+    const alive = await agentHost.container.exec(["kill", "-0", String(restored.pid)]);
+    expect(alive.exitCode, `restored pid ${restored.pid} is not alive`).toBe(0);
+    const listed = (await agentHost.get<AgentStatus[]>("/api/agent/extensions")).find((e) => e.id === id);
+    expect(listed).toMatchObject({ version: BASIC.decl.version, state: "running" });
+    expect(witnessOf(await agentHost.witness(), old.pid, "sigterm"), "the old version was not stopped with SIGTERM before the new one started").toBeDefined();
+  }), T(90_000));
+
+  // --- WHL-14: shutdown callbacks, last registered first, within graceful_timeout --------------
+
+  const orderStop = once(async () => {
+    const before = await orderHost.witness();
+    const sent = timelineOf(orderHost).mark("SIGTERM to the host");
+    const exit = await orderHost.stop("SIGTERM", T(GRACEFUL_TIMEOUT * 1000 + 60_000));
+    const after = await orderHost.witness();
+    return { before, sent, exit, after };
+  });
+
+  it("WHL-14: on SIGTERM the shutdown callbacks run last registered first", async (ctx) => check(ctx, () => orderHost, undefined, async () => {
+    const r = await orderStop();
+    // Registration order: the order setup() ran (witness), each setup registering its callbacks in declared order.
+    const setups = r.before.filter((w) => w.event === "setup").map((w) => w.fixture);
+    expect([...setups].sort()).toEqual(ORDER_WHEELS.map((w) => w.name).sort());
+    const registered = setups.flatMap((name) => declarations.wheels.find((w) => w.name === name)!.behaviour.shutdown.map((s) => s.label));
+    const ran = r.after.filter((w) => w.event === "shutdown").map((w) => w.label);
+    expect(ran).toEqual([...registered].reverse());
+  }), T(120_000));
+
+  it("WHL-14: the host exits within its configured graceful timeout", async (ctx) => check(ctx, () => orderHost, undefined, async () => {
+    const r = await orderStop();
+    const bound = scaledBound(GRACEFUL_TIMEOUT * 1000, NATIVE_TOLERANCE.hostExit, factor);
+    expect(r.exit.ms, `the host took ${r.exit.ms.toFixed(0)} ms to exit (exit code ${r.exit.exitCode}); bound ${bound} ms`).toBeLessThanOrEqual(bound);
+  }), T(120_000));
+
+  // --- HST-03: the host stops every extension and itself ---------------------------------------
+
+  const hostShutdown = once(async () => {
+    const h = shutdownHost;
+    const tl = timelineOf(h);
+    const running = [
+      { a: IGNORES_1, ...(await installRunning(h, IGNORES_1, IGNORES_1.decl.installId)) },
+      { a: IGNORES_2, ...(await installRunning(h, IGNORES_2, IGNORES_2.decl.installId)) },
+    ];
+    const longestGrace = Math.max(...running.map((r) => expectedGrace(r.a.decl)));
+    const watch = await PidWatch.start(h, running.map((r) => r.pid), T(20_000));
+    const sent = tl.mark("SIGTERM to the host");
+    const exit = await h.stop("SIGTERM", T((GRACEFUL_TIMEOUT + longestGrace) * 1000 + 60_000));
+    const exited = tl.mark(`host exited with ${exit.exitCode}`);
+    const gone = await watch.allGone(T(10_000)).catch(() => new Map<number, number>());
+    const witness = await h.witness();
+    const procs = await processList(h);
+    return { running, longestGrace, sent, exit, exited, gone, witness, procs };
+  });
+
+  it("HST-03: on SIGTERM the host stops every running extension: SIGTERM first, SIGKILL not before its grace", async (ctx) => check(ctx, () => shutdownHost, undefined, async () => {
+    const r = await hostShutdown();
+    for (const ext of r.running) {
+      const term = r.witness.find((w) => w.pid === ext.pid && w.event === "sigterm");
+      expect(term, `${ext.a.name} (pid ${ext.pid}) never saw SIGTERM`).toBeDefined();
+      expect(term!.t_ms).toBeGreaterThanOrEqual(r.sent);
+      const death = r.gone.get(ext.pid);
+      expect(death, `${ext.a.name} (pid ${ext.pid}) did not exit`).toBeDefined();
+      expect(death! - term!.t_ms, `${ext.a.name} was killed before its grace`).toBeGreaterThanOrEqual(expectedGrace(ext.a.decl) * 1000 - NATIVE_TOLERANCE.early * factor);
+    }
+  }), T(120_000));
+
+  it("HST-03: the host exits within graceful_timeout + the longest extension grace", async (ctx) => check(ctx, () => shutdownHost, undefined, async () => {
+    const r = await hostShutdown();
+    const bound = scaledBound((GRACEFUL_TIMEOUT + r.longestGrace) * 1000, NATIVE_TOLERANCE.hostExit, factor);
+    expect(r.exit.ms, `the host took ${r.exit.ms.toFixed(0)} ms to exit (code ${r.exit.exitCode}); bound ${bound} ms`).toBeLessThanOrEqual(bound);
+  }), T(120_000));
+
+  it("HST-03: no extension process outlives the host, and its server is gone", async (ctx) => check(ctx, () => shutdownHost, undefined, async () => {
+    const r = await hostShutdown();
+    for (const ext of r.running) {
+      const death = r.gone.get(ext.pid);
+      expect(death, `${ext.a.name} (pid ${ext.pid}) still ran after the host exited`).toBeDefined();
+      expect(death!, `${ext.a.name} (pid ${ext.pid}) died after the host had exited`).toBeLessThanOrEqual(r.exited);
+    }
+    const leftovers = r.procs.filter((p) => p.state !== "Z" && p.cmd.includes(`${DATA_DIR}/extensions/`));
+    expect(leftovers, "extension processes left in the container after the host exited").toEqual([]);
+    await expect(shutdownHost.raw("GET", "/healthz"), "the host's HTTP server still answers").rejects.toThrow();
+  }), T(120_000));
+
+  it("WHL-14 HST-03: a shutdown callback that never returns does not keep the host running past its bound", async (ctx) => check(ctx, () => shutdownHost, undefined, async () => {
+    const r = await hostShutdown();
+    const label = declarations.wheels.find((w) => w.name === SLOW_WHEEL.name)!.behaviour.shutdown[0]!.label;
+    expect(r.witness.find((w) => w.event === "shutdown" && w.label === label), "the slow callback was never run").toBeDefined();
+    expect(r.witness.find((w) => w.event === "shutdown_done"), "the slow callback cannot have finished").toBeUndefined();
+    const bound = scaledBound((GRACEFUL_TIMEOUT + r.longestGrace) * 1000, NATIVE_TOLERANCE.hostExit, factor);
+    expect(r.exit.ms).toBeLessThanOrEqual(bound);
+  }), T(120_000));
+});
+
+function witnessOf(lines: WitnessLine[], pid: number, event: string): WitnessLine | undefined {
+  return lines.find((w) => w.pid === pid && w.event === event);
+}
+
+/** Every process in the container, from /proc (the images need not ship ps). */
+async function processList(host: BootedHost): Promise<Array<{ pid: number; state: string; cmd: string }>> {
+  const script = [
+    "import json, os",
+    "out = []",
+    "for p in os.listdir('/proc'):",
+    "    if not p.isdigit(): continue",
+    "    try:",
+    "        cmd = open('/proc/%s/cmdline' % p, 'rb').read().replace(b'\\0', b' ').decode('utf-8', 'replace').strip()",
+    "        state = open('/proc/%s/stat' % p).read().rsplit(')', 1)[1].split()[0]",
+    "    except OSError: continue",
+    "    out.append({'pid': int(p), 'state': state, 'cmd': cmd})",
+    "print(json.dumps(out))",
+  ].join("\n");
+  const r = await host.container.exec(["python3", "-c", script]);
+  if (r.exitCode !== 0) throw new Error(`process list failed in ${host.container.cell.id}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Array<{ pid: number; state: string; cmd: string }>;
+}

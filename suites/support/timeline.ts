@@ -1,0 +1,187 @@
+import type { BootedHost, WitnessLine } from "../../src/hosts/booted-host.ts";
+
+/**
+ * Milliseconds on CLOCK_MONOTONIC. The reference host's event `t_ms` and the fixtures' witness
+ * `t_ms` are `time.monotonic() * 1000` inside the container; containers share the kernel's
+ * monotonic clock (qemu-user passes clock_gettime through), so the three sources order against
+ * each other without any offset.
+ */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** One entry of `GET /api/events` (INTERFACE.md). */
+export interface HostEvent {
+  t_ms: number;
+  event: string;
+  id?: string;
+  pid?: number;
+  [key: string]: unknown;
+}
+
+/** The host's event log, optionally only what came after `sinceMs`. */
+export async function hostEvents(host: BootedHost, sinceMs?: number): Promise<HostEvent[]> {
+  return host.get<HostEvent[]>(`/api/events${sinceMs === undefined ? "" : `?since=${sinceMs}`}`);
+}
+
+/** Thrown by `waitFor` when the condition never held; names what was awaited. */
+export class WaitTimeoutError extends Error {
+  readonly code = "wait_timeout";
+  constructor(what: string, timeoutMs: number, last: unknown) {
+    super(`Waited ${Math.round(timeoutMs)} ms for ${what}; it never happened (last probe: ${JSON.stringify(last)?.slice(0, 300)}).`);
+    this.name = "WaitTimeoutError";
+  }
+}
+
+/**
+ * Polls `probe` with back-off (20 ms doubling to 500 ms) until it returns something other than
+ * undefined. Used only where no event can be awaited (a file in a container, an HTTP status).
+ */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let delay = 20;
+  let last: unknown;
+  for (;;) {
+    const value = await probe().catch((e: unknown) => {
+      last = String(e);
+      return undefined;
+    });
+    if (value !== undefined) return value;
+    if (performance.now() >= deadline) throw new WaitTimeoutError(what, timeoutMs, last);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 500);
+  }
+}
+
+/** Runs `fn` once, on first call; every caller gets the same promise (tests that share one action). */
+export function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let promise: Promise<T> | undefined;
+  return () => (promise ??= fn());
+}
+
+// Runs inside the container: records, on the monotonic clock, when each pid stopped existing as a
+// live process (gone from /proc or a zombie), independently of the host under test.
+const PID_WATCH = String.raw`
+import json, os, sys, time
+out, pids = sys.argv[1], [int(p) for p in sys.argv[2:]]
+def state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+def emit(record):
+    fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.write(fd, (json.dumps(record) + "\n").encode())
+    os.close(fd)
+emit({"event": "watching", "t_ms": time.monotonic() * 1000, "alive": {str(p): state(p) not in (None, "Z") for p in pids}})
+left, deadline = set(pids), time.monotonic() + 900
+while left and time.monotonic() < deadline:
+    for pid in list(left):
+        if state(pid) in (None, "Z"):
+            emit({"event": "gone", "pid": pid, "t_ms": time.monotonic() * 1000})
+            left.discard(pid)
+    time.sleep(0.004)
+`;
+
+/** When a watched process was last seen alive, on the monotonic clock. */
+export interface PidGone {
+  pid: number;
+  t_ms: number;
+}
+
+/**
+ * Watches processes inside a host's container from outside the host: a small Python loop started
+ * in the background (it outlives the host process, so it also sees what a host leaves behind).
+ */
+export class PidWatch {
+  private constructor(
+    private readonly host: BootedHost,
+    private readonly out: string,
+    readonly pids: number[],
+    /** When the watcher started, and which pids were alive then. */
+    readonly started: { t_ms: number; alive: Record<string, boolean> },
+  ) {}
+
+  static async start(host: BootedHost, pids: number[], timeoutMs: number): Promise<PidWatch> {
+    const tag = `${pids.join("-")}-${Math.random().toString(36).slice(2, 8)}`;
+    const script = "/tmp/distcheck-pidwatch.py";
+    const out = `/tmp/distcheck-pidwatch-${tag}.jsonl`;
+    await host.container.putFiles([{ target: script, content: PID_WATCH }]);
+    const spawn = await host.container.exec(["/bin/sh", "-c", `nohup python3 ${script} ${out} ${pids.join(" ")} >/dev/null 2>&1 &`]);
+    if (spawn.exitCode !== 0) throw new Error(`Could not start the pid watcher in ${host.container.cell.id}: ${spawn.stderr}`);
+    const started = await waitFor(`the pid watcher of ${pids.join(", ")} to start`, async () => {
+      const lines = await readJsonLines(host, out);
+      return lines.find((l) => l.event === "watching") as PidWatch["started"] | undefined;
+    }, timeoutMs);
+    return new PidWatch(host, out, pids, started);
+  }
+
+  /** What the watcher has recorded so far. */
+  async gone(): Promise<PidGone[]> {
+    return (await readJsonLines(this.host, this.out)).filter((l) => l.event === "gone") as unknown as PidGone[];
+  }
+
+  /** Waits until every watched pid is gone; returns when each went. */
+  async allGone(timeoutMs: number): Promise<Map<number, number>> {
+    const gone = await waitFor(`pids ${this.pids.join(", ")} to exit`, async () => {
+      const g = await this.gone();
+      return g.length >= this.pids.length ? g : undefined;
+    }, timeoutMs);
+    return new Map(gone.map((g) => [g.pid, g.t_ms]));
+  }
+}
+
+async function readJsonLines(host: BootedHost, file: string): Promise<Array<Record<string, unknown>>> {
+  const r = await host.container.exec(["cat", file]);
+  if (r.exitCode !== 0) return [];
+  return r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** A harness-side mark on the timeline (a request sent, an answer received, a signal sent). */
+export interface HarnessMark {
+  t_ms: number;
+  label: string;
+}
+
+/**
+ * Harness marks, host events and witness lines merged on the one monotonic clock, as text a person
+ * reads after a timing failure. Times are shown relative to the first entry.
+ */
+export class Timeline {
+  readonly marks: HarnessMark[] = [];
+
+  mark(label: string): number {
+    const t = monotonicMs();
+    this.marks.push({ t_ms: t, label });
+    return t;
+  }
+
+  render(events: HostEvent[], witness: WitnessLine[], filter?: { sinceMs?: number; pids?: number[]; ids?: string[] }): string {
+    const rows: Array<{ t: number; source: string; text: string }> = [];
+    const since = filter?.sinceMs ?? -Infinity;
+    const pidOk = (pid: unknown): boolean => !filter?.pids || filter.pids.includes(pid as number);
+    for (const m of this.marks) rows.push({ t: m.t_ms, source: "harness", text: m.label });
+    for (const e of events) {
+      if (e.t_ms < since || (filter?.ids && e.id !== undefined && !filter.ids.includes(e.id))) continue;
+      const { t_ms, event, ...rest } = e;
+      rows.push({ t: t_ms, source: "host", text: `${event} ${JSON.stringify(rest)}` });
+    }
+    for (const w of witness) {
+      if (w.t_ms < since || !pidOk(w.pid)) continue;
+      const { t_ms, event, fixture, pid, env: _env, ...rest } = w;
+      rows.push({ t: t_ms, source: "witness", text: `${event} ${fixture} pid=${pid} ${JSON.stringify(rest).slice(0, 200)}` });
+    }
+    rows.sort((a, b) => a.t - b.t);
+    const t0 = rows[0]?.t ?? 0;
+    return rows.map((r) => `${(r.t - t0).toFixed(1).padStart(10)} ms  ${r.source.padEnd(8)} ${r.text}`).join("\n");
+  }
+}
+
+/** The median of a non-empty list. */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
