@@ -5,13 +5,13 @@ import { collect, enginesFor, progress, select, type MatrixOptions } from "../co
 import type { Selection } from "../context.ts";
 
 /** Every base and host image the selected cells need, per engine. */
-export function plannedImages(selection: Selection, options: { baseOnly?: boolean } = {}): Array<{ service: ImageService; targets: ImageTarget[] }> {
+export function plannedImages(selection: Selection, options: { baseOnly?: boolean; mutant?: string } = {}): Array<{ service: ImageService; targets: ImageTarget[] }> {
   return enginesFor(selection.matrix).map(({ platforms, engine }) => {
     const service = new ImageService(engine, selection.root);
     const targets: ImageTarget[] = [];
     for (const cell of selection.cells.filter((c) => platforms.includes(c.platform.id))) {
       const base = service.baseTarget(cell.base.image, cell.platform.id);
-      const host = service.hostTarget(cell.host.id, cell.host.path, base, defaultHostSettings(`${selection.root}/${cell.host.path}`));
+      const host = service.hostTarget(cell.host.id, cell.host.path, base, defaultHostSettings(`${selection.root}/${cell.host.path}`, { mutant: options.mutant }));
       targets.push(base);
       if (!options.baseOnly) targets.push(host);
     }
@@ -24,7 +24,7 @@ function dedupe(targets: ImageTarget[]): ImageTarget[] {
 }
 
 /** Builds what is missing; prints one line per image. Returns the number built. */
-export async function buildImages(selection: Selection, options: { force?: boolean; concurrency?: number; baseOnly?: boolean }): Promise<number> {
+export async function buildImages(selection: Selection, options: { force?: boolean; concurrency?: number; baseOnly?: boolean; mutant?: string }): Promise<number> {
   let built = 0;
   for (const { service, targets } of plannedImages(selection, options)) {
     const results = await service.ensure(targets, { force: options.force, concurrency: options.concurrency, progress: (t, line) => progress(`${t}: ${line}`), runLabels: runLabels() });

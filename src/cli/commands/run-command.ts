@@ -10,6 +10,7 @@ import { TaskRunner } from "../../run/task-runner.ts";
 import { collect, enginesFor, progress, select, type MatrixOptions } from "../context.ts";
 import { buildImages } from "./images-command.ts";
 import { publishReport, resultsDirOf } from "./report-command.ts";
+import { findMutant, loadMutants } from "../../mutants/mutant-catalog.ts";
 
 /** Exit codes of `distcheck run`, documented in --help. */
 export const EXIT = { ok: 0, failed: 1, input: 2, infrastructure: 3, interrupted: 130 } as const;
@@ -24,6 +25,7 @@ export function registerRunCommand(program: Command): void {
     .option("--host <id>", "only these hosts", collect)
     .option("--suite <name>", "only these suites", collect)
     .option("--no-build", "fail instead of building missing images")
+    .option("--mutant <name>", "boot a reference host built with this mutant (one clause broken on purpose; see hosts/reference/src/distcheck_host/mutants.json)")
     .option("--reports <dir>", "where reports go (reports/<run-id>/ and reports/latest)", "reports")
     .addHelpText(
       "after",
@@ -38,14 +40,15 @@ Examples:
   distcheck run                                   the default matrix
   distcheck run --platform linux-aarch64 --python 3.11 --suite platform   one cell, one suite`,
     )
-    .action(async (opts: MatrixOptions & { build: boolean; reports: string }) => {
+    .action(async (opts: MatrixOptions & { build: boolean; reports: string; mutant?: string }) => {
       process.exitCode = await runConformance(opts);
     });
 }
 
-export async function runConformance(opts: MatrixOptions & { build: boolean; reports: string }): Promise<number> {
+export async function runConformance(opts: MatrixOptions & { build: boolean; reports: string; mutant?: string }): Promise<number> {
   const wallStart = performance.now();
   const selection = select(opts);
+  if (opts.mutant) findMutant(loadMutants(path.resolve(selection.root, selection.matrix.hosts[0]!.path)), opts.mutant);
   const run = currentRun();
   const reportsRoot = path.resolve(selection.root, opts.reports);
   const reportDir = path.join(reportsRoot, run.runId);
@@ -87,7 +90,7 @@ export async function runConformance(opts: MatrixOptions & { build: boolean; rep
       {
         title: "images",
         setup: async () => {
-          if (opts.build) await buildImages(selection, {});
+          if (opts.build) await buildImages(selection, { mutant: opts.mutant });
         },
       },
       {
@@ -112,6 +115,7 @@ export async function runConformance(opts: MatrixOptions & { build: boolean; rep
                 DISTCHECK_HOST: (opts.host ?? []).join(","),
                 DISTCHECK_SKIP_IMAGE_BUILD: "1",
                 DISTCHECK_RESULTS_DIR: resultsDir,
+                DISTCHECK_MUTANT: opts.mutant ?? "",
                 DOCKER_HOST: resolveEndpoint(selection.matrix.platforms.find((p) => p.id === platforms[0])?.engine ?? "env"),
                 TESTCONTAINERS_RYUK_DISABLED: "true",
               },
