@@ -26,6 +26,8 @@ export default defineConfig({
           include: ["src/**/*.browser.test.ts"],
           environment: "node",
           testTimeout: 180_000,
+          // Rendering a large single-file report can stall on a loaded machine; one retry.
+          retry: 1,
           fileParallelism: false,
         },
       },
