@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -29,6 +29,22 @@ describe("enrichResults", () => {
     const passed = results.find((r) => r.status === "passed");
     expect(passed.parameters).toContainEqual({ name: "platform", value: "linux-x86_64" });
     expect(passed.attachments).toEqual([]);
+  });
+});
+
+describe("enrichResults with a bodiless attachment", () => {
+  it("writes an empty attachment instead of failing the report", () => {
+    const dir = tmp();
+    writeResults(dir, [{ suite: "d", cell: X86, name: "ARC-05: bomb", state: "failed", error: { name: "Error", message: "x" }, attach: "placeholder" }]);
+    const recDir = path.join(dir, RECORDS_DIR);
+    const file = path.join(recDir, readdirSync(recDir)[0]!);
+    const record = JSON.parse(readFileSync(file, "utf8"));
+    record.attachments = [{ name: "growth", contentType: "application/json" }];
+    writeFileSync(file, JSON.stringify(record));
+    const out = path.join(tmp(), "enriched");
+    enrichResults([dir], out, undefined, pythonOf);
+    const result = readdirSync(out).filter((f) => f.endsWith("-result.json")).map((f) => JSON.parse(readFileSync(path.join(out, f), "utf8")))[0];
+    expect(readFileSync(path.join(out, result.attachments[0].source), "utf8")).toBe("");
   });
 });
 

@@ -117,7 +117,8 @@ function decorate(result: AllureResult, record: TestRecord, environment: RunEnvi
   record.attachments.forEach((a, i) => {
     const ext = a.contentType === "application/json" ? "json" : "txt";
     const source = `${result.uuid}-distcheck-${i}-attachment.${ext}`;
-    writeFileSync(path.join(out, source), a.body);
+    // A reporter or suite may hand over an attachment without a body: never let it sink the report.
+    writeFileSync(path.join(out, source), a.body ?? "");
     result.attachments.push({ name: a.name, source, type: a.contentType });
   });
 }

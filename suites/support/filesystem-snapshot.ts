@@ -191,8 +191,10 @@ while True:
     if last:
         break
     time.sleep(0.001)
-with open(out, "w") as handle:
+# Written aside and renamed: the reader waits for the name, and must never see a half-written file.
+with open(out + ".tmp", "w") as handle:
     json.dump({"peakBytes": peak, "peakFileBytes": peak_file, "peakFile": peak_name, "samples": samples, "baselineBytes": baseline}, handle)
+os.rename(out + ".tmp", out)
 `;
 
 /**

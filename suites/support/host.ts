@@ -91,7 +91,11 @@ export function attachOnFailure(ctx: TestContext, host: () => BootedHost | undef
     if (h) attachments.push({ name: `host log (${h.container.cell.id})`, body: h.log.slice(-64_000), contentType: "text/plain" });
     if (extra) {
       const more = await extra().catch((e: unknown) => ({ "diagnostics error": String(e) }));
-      for (const [name, v] of Object.entries(more)) attachments.push(typeof v === "string" ? { name, body: v, contentType: "text/plain" } : { name, body: JSON.stringify(v, null, 2), contentType: "application/json" });
+      for (const [name, v] of Object.entries(more)) {
+        // A diagnostic the test never got to (still undefined) has nothing to attach.
+        if (v === undefined) continue;
+        attachments.push(typeof v === "string" ? { name, body: v, contentType: "text/plain" } : { name, body: JSON.stringify(v, null, 2), contentType: "application/json" });
+      }
     }
     const meta = ctx.task.meta as { distcheckAttachments?: FailureAttachment[] };
     meta.distcheckAttachments = [...(meta.distcheckAttachments ?? []), ...attachments];
