@@ -1,8 +1,10 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { MatrixError } from "../errors/distcheck-error.ts";
+import { tempDirs } from "../testing/temp-dirs.ts";
+
+const tmp = tempDirs("matrix-test-");
 import { expandCells, filterMatrix, loadMatrix, parseMatrix, toDottedPath } from "./matrix-loader.ts";
 
 const valid = () => ({
@@ -79,7 +81,7 @@ describe("parseMatrix", () => {
   });
 
   it("checks that recipes, hosts and suites exist under the root", () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), "matrix-test-"));
+    const root = tmp();
     const message = errorOf(() => parseMatrix(valid(), "m.json", root)).message;
     expect(message).toContain("bases[0].image names no recipe: images/bookworm.json does not exist");
     expect(message).toContain('hosts[0].path "hosts/reference" does not exist');
@@ -89,7 +91,7 @@ describe("parseMatrix", () => {
 
 describe("loadMatrix", () => {
   it("says which file is not JSON", () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "matrix-test-"));
+    const dir = tmp();
     const file = path.join(dir, "matrix.json");
     writeFileSync(file, "{ not json");
     expect(errorOf(() => loadMatrix(file)).message).toMatch(new RegExp(`^${file} is not valid JSON`));
@@ -106,7 +108,7 @@ describe("loadMatrix", () => {
   });
 
   it("validates against files under the given root", () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), "matrix-test-"));
+    const root = tmp();
     for (const d of ["images", "hosts/reference", "suites"]) mkdirSync(path.join(root, d), { recursive: true });
     for (const f of ["images/bookworm.json", "images/trixie.json", "suites/platform.test.ts"]) writeFileSync(path.join(root, f), "{}");
     writeFileSync(path.join(root, "matrix.json"), JSON.stringify(valid()));

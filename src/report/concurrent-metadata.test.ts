@@ -1,9 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { RECORDS_DIR, type TestRecord } from "./test-record.ts";
+import { tempDirs } from "../testing/temp-dirs.ts";
+
+const tmp = tempDirs("concurrent-meta-");
 
 // The known trap: concurrent vitest tests can get each other's Allure metadata. This runs a file
 // of deliberately interleaving concurrent tests through allure-vitest and distcheck's reporter and
@@ -12,7 +14,7 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 
 describe("report metadata of concurrent tests", () => {
   it("stays with the test that produced it", async () => {
-    const results = mkdtempSync(path.join(os.tmpdir(), "concurrent-meta-"));
+    const results = tmp();
     const config = path.join(results, "vitest.config.mts");
     writeFileSync(
       config,

@@ -1,14 +1,14 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildReport, clauseTable, enrichResults, junitXml, summarise } from "./report-builder.ts";
 import { RECORDS_DIR, type TestRecord } from "./test-record.ts";
 import { writeResults, type Spec } from "./synthetic-results.ts";
+import { tempDirs } from "../testing/temp-dirs.ts";
 
 const X86 = "linux-x86_64.bookworm.reference";
 const ARM = "linux-aarch64.bookworm.reference";
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), "report-test-"));
+const tmp = tempDirs("report-test-");
 const pythonOf = () => "3.11";
 
 describe("enrichResults", () => {

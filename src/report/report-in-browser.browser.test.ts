@@ -1,10 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkReportInBrowser, inspectTestInBrowser } from "./report-browser-check.ts";
 import { buildReport, type ReportSummary } from "./report-builder.ts";
 import { writeResults } from "./synthetic-results.ts";
+import { tempDirs } from "../testing/temp-dirs.ts";
+
+const tmp = tempDirs("report-browser-");
 
 // The published report is for people: these tests open it in headless Chromium (Debian's, driven
 // by playwright-core) and check that clause stories and both platforms show, keeping a screenshot.
@@ -14,8 +16,8 @@ const LATEST = path.resolve(import.meta.dirname, "../../reports/latest");
 
 describe("the Allure report in a browser", () => {
   it("shows every clause by platform, with history from the previous run", async () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), "report-browser-"));
-    const results = mkdtempSync(path.join(os.tmpdir(), "report-browser-res-"));
+    const root = tmp();
+    const results = tmp();
     writeResults(results, [
       { suite: "discovery", cell: X86, name: "WHL-03: reports entry_point_load_failed", state: "passed" },
       { suite: "discovery", cell: ARM, name: "WHL-03: reports entry_point_load_failed", state: "passed" },
