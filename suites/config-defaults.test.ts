@@ -477,6 +477,51 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     expect(await h.get(`/api/agent/extensions/${BASIC.decl.installId}/config`)).toEqual(saved);
   }), T(120_000));
 
+  // --- ARC-08: where installed code lives, read-only and hashed ----------------------------------
+
+  /** Installs arc-basic under its own id on the defaults host and waits until it runs. */
+  const installedAs = (id: string): (() => Promise<AgentStatus>) =>
+    once(async () => {
+      const res = await install(defaults, BASIC, id);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return (await processStart(defaults, id)).status;
+    });
+  const layoutInstall = installedAs("distcheck.arc08-layout");
+  const tamperInstall = installedAs("distcheck.arc08-tamper");
+  const versionDirOf = (id: string): string => `${HOST_DEFAULTS.data_dir as string}/extensions/${id}/${BASIC.decl.version}`;
+
+  it("ARC-08: installed code lives read-only in <data>/extensions/<id>/<version>/code/, with its integrity hash and the runtime files beside it", async (ctx) => check(ctx, () => defaults, async () => {
+    const status = await layoutInstall();
+    const dir = versionDirOf("distcheck.arc08-layout");
+    expect(status.path, "the version directory").toBe(dir);
+    const r = await defaults.container.exec(["sh", "-c", `cd '${dir}' && find code -perm /222 -printf '%p %m\\n' && echo --- && ls -A && echo --- && find code \\( -name config.json -o -name extension.log -o -name __pycache__ -o -name '*.pyc' \\) -print`]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [writable, beside, runtimeInCode] = r.stdout.split("---\n").map((part) => part.split("\n").filter(Boolean));
+    expect(writable, "files and directories in code/ with a write permission bit").toEqual([]);
+    expect(beside, `entries of ${dir}`).toEqual(expect.arrayContaining(["code", ".integrity", "config.json", "extension.log"]));
+    expect(runtimeInCode, "runtime files inside code/").toEqual([]);
+    const integrity = await defaults.container.exec(["cat", `${dir}/.integrity`]);
+    expect(integrity.stdout.trim(), "the recorded integrity hash").toMatch(/\S{16,}/);
+  }), T(90_000));
+
+  it("ARC-08: code modified after install is refused at start with integrity_mismatch", async (ctx) => check(ctx, () => defaults, async () => {
+    const id = "distcheck.arc08-tamper";
+    await tamperInstall();
+    const stopped = await defaults.post<AgentStatus>(`/api/agent/extensions/${id}/stop`, {});
+    expect(stopped.status, JSON.stringify(stopped.body)).toBeLessThan(300);
+    // As root inside the container (root ignores the read-only mode): one line appended to the manifest.
+    const manifest = `${versionDirOf(id)}/code/extension.toml`;
+    const tamper = await defaults.container.exec(["sh", "-c", `chmod u+w '${manifest}' && printf '\\n# modified after install by distcheck\\n' >> '${manifest}'`]);
+    expect(tamper.exitCode, tamper.stderr).toBe(0);
+    const started = await defaults.post<AgentStatus>(`/api/agent/extensions/${id}/start`, {});
+    expect(started.status, JSON.stringify(started.body)).toBeGreaterThanOrEqual(400);
+    expect(started.status, JSON.stringify(started.body)).toBeLessThan(500);
+    expect(started.body.error?.code, JSON.stringify(started.body)).toBe("integrity_mismatch");
+    const after = await defaults.get<AgentStatus>(`/api/agent/extensions/${id}`);
+    expect(after, "the modified code is not running").toMatchObject({ pid: null });
+    expect(after.state).not.toBe("running");
+  }), T(90_000));
+
   // --- HST-01: the host's own configuration --------------------------------------------------------
 
   const hostVersion = readHostPyprojectVersion(path.join(PROJECT_ROOT, cell.host.path));

@@ -2,7 +2,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { loadFixtureDeclarations } from "../src/fixtures/declarations/declaration-loader.ts";
 import type { WheelDeclaration } from "../src/fixtures/declarations/fixture-declaration.ts";
-import type { BootedHost } from "../src/hosts/booted-host.ts";
+import { READY_BOUND_MS, type BootedHost } from "../src/hosts/booted-host.ts";
 import type { Cell } from "../src/matrix/matrix.ts";
 import { judgeWheels, normaliseDistribution, predictWheels, type HostDiagnostic, type HostRegistry, type ListedExtension, type WheelJudgement, type WheelObservation } from "../src/oracle/index.ts";
 import { PROJECT_ROOT, runCells } from "./support/cells.ts";
@@ -159,6 +159,16 @@ describe.concurrent.each(cells)("discovery on $id", (cell: Cell) => {
     }
   });
 
+  it("HST-02: with extensions that fail to import, to construct and in setup(), the host became ready within its bound", async (ctx) => {
+    diagnose(ctx);
+    // The failures really happened and were reported as the oracle predicts (else this proves nothing).
+    expect(problemsAbout(judgement, ["import-error", "ctor-raises", "setup-raises"])).toEqual([]);
+    const ready = await host!.get<{ ready: boolean; ready_ms?: number }>("/readyz");
+    expect(ready).toMatchObject({ ready: true });
+    expect(ready.ready_ms, "ready_ms reported by /readyz").toBeTypeOf("number");
+    expect(ready.ready_ms!, `ready within ${READY_BOUND_MS} ms x timing factor ${factor}`).toBeLessThanOrEqual(READY_BOUND_MS * factor);
+  });
+
   it("WHL-06: of two distributions declaring one id, exactly one is loaded and the other is reported", async (ctx) => {
     diagnose(ctx);
     expect(problemsAbout(judgement, ["dup-a", "dup-b"])).toEqual([]);
@@ -254,6 +264,9 @@ describe.concurrent.each(cells)("discovery on $id", (cell: Cell) => {
     const installNewAndNewer = (): Promise<WheelJudgement> =>
       (afterInstall ??= (async () => {
         await pip(["install", "--no-index", "--find-links", CONTAINER_WHEELS, containerPath(wheel("ok-factory")), containerPath(wheel("ok-basic-2"))]);
+        // Reinstalling the duplicate that lost makes it the newest install: a winner chosen by install
+        // order (not by something stable) changes now; the uninstall test reinstalls the winner too.
+        if (firstWinner) await pip(["install", "--no-index", "--no-deps", "--force-reinstall", containerPath(wheel(firstWinner === "dup-a" ? "dup-b" : "dup-a"))]);
         return restartAndJudge(["ok-basic-2", "dup-a", "dup-b", "ok-factory"]);
       })());
 
@@ -312,6 +325,7 @@ describe.concurrent.each(cells)("discovery on $id", (cell: Cell) => {
       const removed = decl("ok-basic-2");
       const id = removed.manifest!.id as string;
       await pip(["uninstall", "-y", removed.distribution]);
+      if (firstWinner) await pip(["install", "--no-index", "--no-deps", "--force-reinstall", containerPath(wheel(firstWinner))]);
       const j = await restartAndJudge(["dup-a", "dup-b", "ok-factory"]);
       expect(j.problems.map((p) => p.message)).toEqual([]);
       expect(j.winners["dev.distcheck.dup"]).toBe(firstWinner);

@@ -6,6 +6,8 @@ import type { Cell } from "../matrix/matrix.ts";
 
 /** The port the reference host listens on inside its container (INTERFACE.md). */
 export const HOST_PORT = 8765;
+/** HST-02: how long a host may take from start to ready on an unloaded native machine (scaled per platform). */
+export const READY_BOUND_MS = 20_000;
 const PID_FILE = "/run/distcheck-host.pid";
 
 /** One line of the witness file that sample extensions write (INTERFACE.md, witness protocol). */
@@ -104,7 +106,7 @@ export class BootedHost implements AsyncDisposable {
       env: Object.entries(this.options.env ?? {}).map(([k, v]) => `${k}=${v}`),
     });
     this.process = proc;
-    const timeout = (this.options.readyTimeoutMs ?? 20_000) * (this.options.timingFactor ?? 1);
+    const timeout = (this.options.readyTimeoutMs ?? READY_BOUND_MS) * (this.options.timingFactor ?? 1);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new HostBootError(`${this.options.cell.id}: the host did not report ready within ${timeout} ms`, this.logText.slice(marker))), timeout);
       proc.onOutput((text) => {

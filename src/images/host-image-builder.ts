@@ -66,6 +66,7 @@ export async function buildHostImage(options: {
     "python3 -m pip install --no-index --no-deps -q /opt/distcheck-host/dist/*.whl",
     "rm -rf /opt/distcheck-host/src/build /root/.cache",
     "distcheck-host --help >/dev/null",
+    "distcheck-host image-setup",
   ].join(" && ");
   await engine.commitLayer({
     image: options.baseTag,

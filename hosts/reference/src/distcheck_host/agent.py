@@ -170,7 +170,13 @@ class Agent:
             )
         chosen = candidates[pick.index]
         source, file_name = chosen["source"], names[pick.index]
-        kind = archive_format(file_name)
+        try:
+            kind = archive_format(file_name)
+        except HostError:
+            # Mutant arc01-format-from-content (ARC-01): an unknown suffix is judged by the bytes.
+            if not mutant_enabled("arc01-format-from-content"):
+                raise
+            kind = None
         expected = validate_sha256(chosen.get("sha256"))
         self.events.emit("install_started", source=source, platform=pick.platform)
         try:
@@ -198,6 +204,10 @@ class Agent:
                 if not (exc.code == "checksum_mismatch" and mutant_enabled("arc02-checksum-after-extract")):
                     raise
                 deferred = exc
+            if kind is None:
+                with open(archive, "rb") as handle:
+                    head = handle.read(4)
+                kind = "zip" if head.startswith(b"PK") else "tar.gz"
             check_magic(archive, kind, file_name)
             version_stage = os.path.join(staging, "version")
             code = os.path.join(version_stage, "code")
@@ -215,18 +225,26 @@ class Agent:
             manifest = parse_manifest(text)
             ext_id, _origin = derive_id(requested_id, manifest.get("repository"), file_name)
             self._check_runnable(ext_id, manifest, code)
-            make_read_only(code)
+            if not mutant_enabled("arc08-code-writable"):
+                # Mutant arc08-code-writable (ARC-08): installed code keeps its write permissions.
+                make_read_only(code)
             write_atomic(os.path.join(version_stage, ".integrity"), (integrity_hash(code) + "\n").encode())
             with self._id_lock(ext_id):
-                return self._place(ext_id, manifest, version_stage, platform, extracted.files)
-        finally:
-            force_rmtree(staging)
+                result = self._place(ext_id, manifest, version_stage, platform, extracted.files)
+        except BaseException:
+            # Mutant arc07-staging-left-on-refusal (ARC-07): a refused install leaves its staging dir.
+            if not mutant_enabled("arc07-staging-left-on-refusal"):
+                force_rmtree(staging)
+            raise
+        force_rmtree(staging)
+        return result
 
     def _check_runnable(self, ext_id: str, manifest: dict[str, Any], code: str) -> None:
         version = manifest["version"]
         host_range = manifest["core"]["version"]
         agent_version = self.config.agent_version
-        if not Range.parse(host_range).satisfied_by(SemVer.parse(agent_version)):
+        # Mutant arc11-host-range-ignored (ARC-11): the host version range is never checked.
+        if not Range.parse(host_range).satisfied_by(SemVer.parse(agent_version)) and not mutant_enabled("arc11-host-range-ignored"):
             raise HostError(
                 "incompatible_host_version",
                 f"{ext_id} {version} requires host version {host_range!r} ([core] version), but this host is "
@@ -314,7 +332,8 @@ class Agent:
             log_tail = _tail(os.path.join(new.path, "extension.log"))
             self.supervisor.forget(new.ext_id)
             restored = "stopped"
-            if was_running:
+            # Mutant arc16-no-rollback (ARC-16): the old version stays stopped when the new one fails.
+            if was_running and not mutant_enabled("arc16-no-rollback"):
                 try:
                     self.supervisor.start(old.ext_id, old.version, old.path, old.manifest)
                     restored = "running"

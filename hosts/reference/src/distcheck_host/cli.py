@@ -1,4 +1,4 @@
-"""`distcheck-host serve | install | list | start | stop`.
+"""`distcheck-host serve | install | list | start | stop | image-setup`.
 
 `serve` runs the host; the other commands talk to a running host over HTTP (`--url`, default
 http://127.0.0.1:8765). Exit codes: 0 ok, 1 the host refused (its error code is printed), 2 bad
@@ -49,6 +49,10 @@ def _build_parser() -> argparse.ArgumentParser:
     install.add_argument("--candidate", action="append", default=[], metavar="SOURCE=SHA256",
                          help="a platform candidate (repeatable); the host picks its platform or universal")
     install.add_argument("--id", dest="ext_id", help="extension id (default: derived by the host)")
+
+    sub.add_parser("image-setup", help="apply the build settings to the image (run once by the image build)",
+                   description="Run once by the image build after the host is installed: checks that the build "
+                               "file (/etc/distcheck-host/build.toml) is valid and applies what it sets to the image.")
 
     client("list", "list installed archive extensions and their state")
     for name, text in (("start", "start an installed archive extension"), ("stop", "stop a running archive extension")):
@@ -126,9 +130,29 @@ def _client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _image_setup() -> int:
+    from .errors import HostError
+    from .mutants import active_mutant, mutant_enabled
+
+    try:
+        mutant = active_mutant()  # an unknown mutant fails the image build, not the first test
+    except HostError as exc:
+        print(f"distcheck-host: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    if mutant_enabled("whl01-pip-no-deps"):
+        # Mutant whl01-pip-no-deps (WHL-01): the image's pip configuration skips declared dependencies,
+        # so a wheel's Requires-Dist is never installed from the local folder.
+        with open("/etc/pip.conf", "w", encoding="utf-8") as handle:
+            handle.write("[install]\nno-deps = true\n")
+    print(f"distcheck-host image set up{f' (mutant {mutant})' if mutant else ''}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
+    if args.command == "image-setup":
+        return _image_setup()
     if args.command != "serve":
         return _client(args, parser)
 

@@ -210,7 +210,9 @@ def validate_manifest(data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(name, str) or not name.strip():
         raise _invalid(f"name must be a non-empty string, got {name!r}")
     version = data.get("version")
-    if not isinstance(version, str) or not is_strict_semver(version):
+    # Mutant arc09-loose-version (ARC-09): any non-empty version string is accepted.
+    loose = mutant_enabled("arc09-loose-version") and isinstance(version, str) and bool(version.strip())
+    if not loose and (not isinstance(version, str) or not is_strict_semver(version)):
         raise _invalid(f"version must be strict SemVer (e.g. 1.2.3 or 2.0.0-beta.1), got {version!r}")
 
     host_section = data.get("host")

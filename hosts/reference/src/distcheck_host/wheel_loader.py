@@ -76,6 +76,17 @@ class LoadResult:
     diagnostics: list[Diagnostic]
 
 
+def _install_time(candidate: "Candidate") -> int:
+    import os
+
+    dist = getattr(getattr(candidate, "_ep", None), "dist", None)
+    where = getattr(dist, "_path", None)
+    try:
+        return os.stat(str(where)).st_mtime_ns if where is not None else 0
+    except OSError:
+        return 0
+
+
 def _normalise_dist(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -147,6 +158,9 @@ class WheelLoader:
             if candidate.ext_id in self.disabled:
                 self._diag("extension_disabled", f"{candidate.ext_id} is in the host's disabled list; it was not set up.",
                            candidate)
+                if mutant_enabled("whl07-disabled-still-set-up"):
+                    # Mutant whl07-disabled-still-set-up (WHL-07): reported as disabled, then set up anyway.
+                    enabled.append(candidate)
             else:
                 enabled.append(candidate)
         compatible = self._fixed_point(enabled, {c.ext_id for c in winners})
@@ -170,7 +184,9 @@ class WheelLoader:
             else:
                 raise TypeError(f"{candidate.target} is a {type(target).__name__}, not a class or callable")
         except BaseException as exc:
-            self._diag("plugin_initialize_failed",
+            # Mutant whl04-constructor-failure-as-import-failure (WHL-04): reported with the wrong code.
+            code = "entry_point_load_failed" if mutant_enabled("whl04-constructor-failure-as-import-failure") else "plugin_initialize_failed"
+            self._diag(code,
                        f"creating the plugin from {candidate.target} raised {_describe(exc)}", candidate)
             return False
         candidate.plugin = plugin
@@ -183,6 +199,10 @@ class WheelLoader:
         from .versions import parse_extension_requirement
 
         method = getattr(candidate.plugin, "manifest", None)
+        if not callable(method) and mutant_enabled("whl05-manifest-optional"):
+            # Mutant whl05-manifest-optional (WHL-05): a plugin without manifest() is loaded under an id
+            # made from its entry point name, with no diagnostic.
+            method = lambda: {"id": f"local.{candidate.entry_point}", "name": candidate.entry_point, "version": "0.0.0"}  # noqa: E731
         if not callable(method):
             self._diag("manifest_method_missing",
                        f"plugin {type(candidate.plugin).__name__} from {candidate.target} has no callable manifest(); "
@@ -232,9 +252,13 @@ class WheelLoader:
                     raise InvalidSpecifier(repr(spec))
                 SpecifierSet(spec)
             except InvalidSpecifier:
-                self._diag("invalid_specifier", f"extension.json of {ext_id}: requires_core_version {spec!r} is not "
-                           "a PEP 440 specifier (e.g. >=0.7,<0.9)", candidate)
-                return False
+                if mutant_enabled("whl10-invalid-specifier-ignored"):
+                    # Mutant whl10-invalid-specifier-ignored (WHL-10): an unparsable range means "no range".
+                    manifest.pop("requires_core_version", None)
+                else:
+                    self._diag("invalid_specifier", f"extension.json of {ext_id}: requires_core_version {spec!r} is not "
+                               "a PEP 440 specifier (e.g. >=0.7,<0.9)", candidate)
+                    return False
         requires = manifest.get("requires_extensions", [])
         if not isinstance(requires, list):
             self._diag("manifest_invalid", f"extension.json of {ext_id}: requires_extensions must be a list, got "
@@ -256,7 +280,12 @@ class WheelLoader:
 
     def _dedupe(self, candidates: list[Candidate]) -> list[Candidate]:
         winners: dict[str, Candidate] = {}
-        for candidate in sorted(candidates, key=lambda c: c.sort_key):
+        order = sorted(candidates, key=lambda c: c.sort_key)
+        if mutant_enabled("whl06-latest-install-wins"):
+            # Mutant whl06-latest-install-wins (WHL-06): the most recently installed distribution wins,
+            # so the winner depends on install order, not on anything stable.
+            order = sorted(candidates, key=_install_time, reverse=True)
+        for candidate in order:
             first = winners.get(candidate.ext_id)
             if first is None:
                 winners[candidate.ext_id] = candidate
@@ -286,6 +315,18 @@ class WheelLoader:
             else:
                 remaining.append(candidate)
         skipped_reason: dict[str, str] = {}
+        if mutant_enabled("whl09-no-transitive-skip"):
+            # Mutant whl09-no-transitive-skip (WHL-09): one pass against the extensions present before it,
+            # so the dependants of a skipped extension are not skipped.
+            present = {c.ext_id: c for c in remaining}
+            kept = []
+            for candidate in remaining:
+                problem = self._dependency_problem(candidate, present, known_ids)
+                if problem is not None:
+                    self._diag(problem[0], problem[1], candidate)
+                else:
+                    kept.append(candidate)
+            return kept
         changed = True
         while changed:
             changed = False
@@ -347,6 +388,8 @@ class WheelLoader:
         ok: set[str] = set()
         for candidate in order:
             failed_deps = [dep_id for dep_id, _ in candidate.requires if dep_id not in ok]
+            if mutant_enabled("whl09-no-transitive-skip"):
+                failed_deps = [dep_id for dep_id in failed_deps if dep_id in by_id]
             if failed_deps:
                 self._diag("dependency_skipped",
                            f"{candidate.ext_id} requires {', '.join(failed_deps)}, whose setup() did not complete; "
@@ -361,6 +404,9 @@ class WheelLoader:
             except BaseException as exc:
                 self._diag("setup_failed", f"setup() of {candidate.ext_id} raised {_describe(exc)}; nothing it "
                            "registered was kept.", candidate)
+                if mutant_enabled("whl11-keep-partial-setup"):
+                    # Mutant whl11-keep-partial-setup (WHL-11): what setup() registered before raising stays.
+                    self.registry.commit(staged)
                 continue
             self.registry.commit(staged)
             ok.add(candidate.ext_id)
@@ -375,6 +421,10 @@ class WheelLoader:
         if not isinstance(frontend, dict) or not frontend.get("remote_entry"):
             return
         remote_entry = frontend["remote_entry"]
+        if mutant_enabled("whl13-remote-entry-unchecked"):
+            # Mutant whl13-remote-entry-unchecked (WHL-13): published whether or not the file exists.
+            candidate.remote_entry_url = f"/extensions/{candidate.ext_id}/{remote_entry}"
+            return
         try:
             resolve_static(candidate.plugin, remote_entry, decoded=True)
         except Exception as exc:
@@ -390,7 +440,8 @@ class WheelLoader:
         for candidate in loaded:
             item = {
                 "id": candidate.ext_id,
-                "name": candidate.manifest["name"],
+                # Mutant whl02-name-from-distribution (WHL-02): the listing's name is the distribution's.
+                "name": candidate.distribution if mutant_enabled("whl02-name-from-distribution") else candidate.manifest["name"],
                 "version": candidate.manifest["version"],
                 "description": candidate.manifest.get("description"),
                 "distribution": candidate.distribution,

@@ -83,7 +83,8 @@ class _Counter:
         self.members += 1
         if not member.is_dir:
             self.files += 1
-            if self.files > self.limits.max_files:
+            # Mutant arc05-no-file-count-limit (ARC-05): max_files is never enforced.
+            if self.files > self.limits.max_files and not mutant_enabled("arc05-no-file-count-limit"):
                 raise _too_many(self.display, self.files, self.limits.max_files)
             self.declared += member.declared_size
             # Mutant arc05-check-after-write (ARC-05): trusts nothing up front and writes everything.
@@ -94,7 +95,8 @@ class _Counter:
 
 
 def _check_root(display: str, files: set[str]) -> None:
-    if MANIFEST in files:
+    # Mutant arc06-no-root-check (ARC-06): where extension.toml sits is not checked before extracting.
+    if MANIFEST in files or mutant_enabled("arc06-no-root-check"):
         return
     nested = sorted(name for name in files if name.endswith("/" + MANIFEST))
     if nested:
@@ -230,7 +232,7 @@ def extract_archive(path: str, kind: str, dest: str, limits: Limits, display: st
             os.makedirs(target, mode=0o755, exist_ok=True)
             continue
         result.files += 1
-        if result.files > limits.max_files:
+        if result.files > limits.max_files and not mutant_enabled("arc05-no-file-count-limit"):
             raise _too_many(display, result.files, limits.max_files)
         os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
         try:
