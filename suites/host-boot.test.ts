@@ -4,7 +4,7 @@ import type { BootedHost } from "../src/hosts/booted-host.ts";
 import { runCells } from "./support/cells.ts";
 import { archive, containerPath, wheel } from "./support/fixture-files.ts";
 import { bootHost, scaledTimeout } from "./support/host.ts";
-import { waitFor } from "./support/agent.ts";
+import { waitFor } from "./support/timeline.ts";
 
 // The reference host boots on every cell: reaches ready (HST-02), lists a wheel extension with the
 // id and version of its installed manifest (WHL-02), installs an archive whose SHA-256 matches and
@@ -37,7 +37,7 @@ describe.concurrent.each(cells)("host boot on $id", (cell) => {
     const res = await host.post<{ id: string; version: string }>("/api/agent/install", { source: containerPath(arc), sha256: arc.sha256, id: arc.installId });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body).toMatchObject({ id: arc.installId, version: arc.version });
-    const witness = await waitFor(async () => (await host.witness()).find((l) => l.event === "process_start" && l.fixture === arc.name), scaledTimeout(cell, 5_000), `process_start of ${arc.name}`);
+    const witness = await waitFor(`process_start of ${arc.name}`, async () => (await host.witness()).find((l) => l.event === "process_start" && l.fixture === arc.name), scaledTimeout(cell, 5_000));
     expect(witness.ext).toBe(arc.installId);
   }, scaledTimeout(cell, 15_000));
 

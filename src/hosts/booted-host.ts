@@ -66,6 +66,8 @@ function toToml(config: NonNullable<HostBootOptions["config"]>): string {
  */
 export class BootedHost implements AsyncDisposable {
   private process: StreamingExec | undefined;
+  /** How long each step of start() took: container start and files, beforeBoot (pip), boot to ready. */
+  startPhases: { containerMs: number; beforeBootMs: number; bootMs: number } | undefined;
   private logText = "";
   private constructor(
     readonly container: StartedCellContainer,
@@ -77,11 +79,19 @@ export class BootedHost implements AsyncDisposable {
   static async start(factory: CellContainerFactory, engine: ContainerEngine, options: HostBootOptions): Promise<BootedHost> {
     const files = [...(options.files ?? [])];
     if (options.config) files.push({ target: "/etc/distcheck-host/config.toml", content: toToml(options.config) });
+    const t0 = performance.now();
     const container = await factory.start(options.cell, { image: options.image, network: { name: options.network }, env: options.env, files });
     const host = new BootedHost(container, engine, options);
     try {
+      const t1 = performance.now();
       await options.beforeBoot?.(container);
+      const t2 = performance.now();
       await host.boot();
+      host.startPhases = { containerMs: t1 - t0, beforeBootMs: t2 - t1, bootMs: performance.now() - t2 };
+      if (process.env.DISTCHECK_PROFILE) {
+        const p = host.startPhases;
+        process.stderr.write(`[profile] ${options.cell.id}: container ${p.containerMs.toFixed(0)} ms, before boot ${p.beforeBootMs.toFixed(0)} ms, boot ${p.bootMs.toFixed(0)} ms\n`);
+      }
     } catch (error) {
       await container.stop().catch(() => undefined);
       throw error;

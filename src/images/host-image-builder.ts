@@ -76,7 +76,7 @@ export async function buildHostImage(options: {
     tag,
     labels: options.labels,
     runLabels: options.runLabels,
-    env: ["PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PIP_ROOT_USER_ACTION=ignore"],
+    env: ["PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PIP_ROOT_USER_ACTION=ignore", ...(options.platform.qemuCpu ? [`QEMU_CPU=${options.platform.qemuCpu}`] : [])],
   });
 }
 

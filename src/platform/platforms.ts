@@ -14,11 +14,18 @@ export interface PlatformInfo {
   uname: "x86_64" | "aarch64";
   /** The binfmt_misc entry that runs this platform's binaries on another one. */
   binfmt: string;
+  /**
+   * The CPU model qemu emulates for this platform (QEMU_CPU in every container and exec of it; a
+   * native engine ignores it). qemu's default `max` CPU emulates pointer authentication in
+   * software, which makes binaries built with branch protection (Debian trixie's Python) 3-5x
+   * slower; a Neoverse-N1 (Graviton2-class, ARMv8.2, no PAC) runs them as NOPs.
+   */
+  qemuCpu?: string;
 }
 
 const PLATFORMS: Record<PlatformId, PlatformInfo> = {
   "linux-x86_64": { id: "linux-x86_64", docker: "linux/amd64", dockerArch: "amd64", debianArch: "amd64", uname: "x86_64", binfmt: "qemu-x86_64" },
-  "linux-aarch64": { id: "linux-aarch64", docker: "linux/arm64", dockerArch: "arm64", debianArch: "arm64", uname: "aarch64", binfmt: "qemu-aarch64" },
+  "linux-aarch64": { id: "linux-aarch64", docker: "linux/arm64", dockerArch: "arm64", debianArch: "arm64", uname: "aarch64", binfmt: "qemu-aarch64", qemuCpu: "neoverse-n1" },
 };
 
 export function isPlatformId(value: string): value is PlatformId {

@@ -24,6 +24,12 @@ export default class DistcheckVitestReporter implements Reporter {
     for (let p = testCase.parent; p.type === "suite"; p = p.parent) suitePath.unshift(p.name);
     const file = path.relative(this.root, testCase.module.moduleId);
     const result = testCase.result();
+    // A test that was selected to run but was skipped because a beforeAll of its suite (or its
+    // module) failed did not pass: it fails with that hook's error, so a host that cannot even be
+    // set up for a clause fails the clause instead of vanishing from it.
+    const hookErrors = result.state === "skipped" && testCase.options.mode === "run" ? setupErrorsOf(testCase) : [];
+    const state = hookErrors.length > 0 ? "failed" : result.state;
+    const errors = hookErrors.length > 0 ? hookErrors : (result.errors ?? []);
     const record: TestRecord = {
       key: testKey(file, suitePath, testCase.name),
       file,
@@ -32,9 +38,9 @@ export default class DistcheckVitestReporter implements Reporter {
       name: testCase.name,
       clauses: clauseIdsOf(testCase.name),
       cell: cellOf(suitePath),
-      state: result.state,
+      state,
       durationMs: testCase.diagnostic()?.duration ?? 0,
-      errors: (result.errors ?? []).map((e) => ({ message: e.message, stack: e.stack, name: e.name })),
+      errors: errors.map((e) => ({ message: e.message, stack: e.stack, name: e.name })),
       attachments: [
         ...((testCase.meta() as { distcheckAttachments?: FailureAttachment[] }).distcheckAttachments ?? []),
         ...testCase
@@ -55,5 +61,14 @@ export default class DistcheckVitestReporter implements Reporter {
     };
     const id = createHash("sha256").update(record.key).digest("hex").slice(0, 24);
     writeFileSync(path.join(this.dir, `${id}.json`), JSON.stringify(record));
+  }
+}
+
+/** Errors of the nearest enclosing suite or module whose setup failed, none when they all ran. */
+function setupErrorsOf(testCase: TestCase): ReadonlyArray<{ message: string; stack?: string; name?: string }> {
+  for (let p: TestCase["parent"] = testCase.parent; ; p = p.parent) {
+    const errors = p.errors();
+    if (errors.length > 0) return errors.map((e) => ({ ...e, message: `in the setup of ${p.type === "suite" ? `"${p.name}"` : p.moduleId}: ${e.message}` }));
+    if (p.type === "module") return [];
   }
 }

@@ -7,6 +7,7 @@ describe("categorise", () => {
   it("files assertion failures and hosts that never booted as product defects", () => {
     expect(categorise(failed("AssertionError", "expected 201 to be 400"))).toBe("product");
     expect(categorise(failed("HostBootError", "the host exited with 1 before it was ready"))).toBe("product");
+    expect(categorise(failed("WaitTimeoutError", "Waited 20000 ms for x to run again; it never happened"))).toBe("product");
   });
 
   it("files engine, container and image problems as infrastructure", () => {

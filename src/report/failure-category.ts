@@ -5,11 +5,12 @@ export type FailureCategory = "product" | "harness" | "infrastructure";
 
 const INFRA_CODES = /\[(engine_unavailable|engine_endpoint_invalid|container_start_failed|architecture_mismatch|image_build_failed|debootstrap_missing|timing_probe_failed)\]|does not answer|ECONNREFUSED .*docker\.sock|Cannot connect to the Docker daemon|qemu/i;
 const INFRA_NAMES = new Set(["InfrastructureError", "ContainerError", "ImageBuildError"]);
-const PRODUCT_NAMES = new Set(["AssertionError", "HostBootError"]);
+// WaitTimeoutError: the host never reached a state the contract requires (suites/support/timeline.ts).
+const PRODUCT_NAMES = new Set(["AssertionError", "HostBootError", "WaitTimeoutError"]);
 
 /**
- * Classifies a failed test: an assertion about the host that did not hold, or a host that did
- * not boot, is a product defect (the host broke a clause); an unavailable engine, image or qemu is
+ * Classifies a failed test: an assertion about the host that did not hold, a host that did not
+ * boot, or a wait for a state the host must reach that timed out, is a product defect (the host broke a clause); an unavailable engine, image or qemu is
  * infrastructure; anything else (a TypeError in a suite, a harness error code) is the harness's.
  */
 export function categorise(record: Pick<TestRecord, "state" | "errors">): FailureCategory | undefined {

@@ -62,6 +62,7 @@ interface AllureResult {
   name: string;
   fullName?: string;
   status?: string;
+  statusDetails?: { message?: string; trace?: string };
   labels: Array<{ name: string; value: string }>;
   parameters: Array<{ name: string; value: string }>;
   attachments: Array<{ name: string; source: string; type: string }>;
@@ -104,6 +105,11 @@ function decorate(result: AllureResult, record: TestRecord, environment: RunEnvi
   if (category) labels.push({ name: "distcheck.category", value: category });
   if (record.cell) labels.push({ name: "tag", value: record.cell.platform });
   result.labels = labels;
+  if (record.state === "failed" && result.status !== "failed" && result.status !== "broken") {
+    // Skipped by vitest because its suite's setup failed; the record carries the setup's error.
+    result.status = "failed";
+    result.statusDetails = { message: record.errors[0]?.message, trace: record.errors[0]?.stack };
+  }
   if (record.cell) {
     const params: Array<[string, string | undefined]> = [
       ["platform", record.cell.platform],
