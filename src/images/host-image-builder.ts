@@ -7,6 +7,7 @@ import type { ContainerEngine } from "../engine/container-engine.ts";
 import type { PlatformInfo } from "../platform/platforms.ts";
 import { hostSourceFiles, hostSourceHash } from "./host-source.ts";
 import type { ProgressSink } from "./image-builder.ts";
+import { tarFiles } from "./tar-files.ts";
 
 /** Build-time settings of a host image (`/etc/distcheck-host/build.toml`). */
 export interface HostBuildSettings {
@@ -56,7 +57,7 @@ export async function buildHostImage(options: {
   // A tar of the sources plus build.toml, made by GNU tar from a file list (trusted local files).
   const tarArgs = ["-C", hostDir, "--numeric-owner", "--owner=0", "--group=0", "--transform", `s,^,${src}/,`, "-cf", "-", ...files];
   const sourceTar = (await execa("tar", tarArgs, { encoding: "buffer" })).stdout;
-  const settingsTar = await tarOneFile("etc/distcheck-host/build.toml", buildToml(options.settings));
+  const settingsTar = await tarFiles([{ path: "etc/distcheck-host/build.toml", content: buildToml(options.settings) }]);
   // Two tars concatenated minus the first's end-of-archive blocks form one valid tar.
   const combined = Buffer.concat([stripTarEnd(Buffer.from(sourceTar)), settingsTar]);
   options.progress(`building the wheel of hosts/${path.basename(hostDir)} and installing it`);
@@ -84,16 +85,6 @@ function stripTarEnd(tar: Buffer): Buffer {
   let end = tar.length;
   while (end >= 512 && tar.subarray(end - 512, end).every((b) => b === 0)) end -= 512;
   return tar.subarray(0, end);
-}
-
-async function tarOneFile(name: string, content: string): Promise<Buffer> {
-  const { Header } = await import("tar");
-  const body = Buffer.from(content);
-  const header = Buffer.alloc(512);
-  new Header({ path: name, mode: 0o644, size: body.length, type: "File", mtime: new Date(0), uid: 0, gid: 0 }).encode(header, 0);
-  const padded = Buffer.alloc(Math.ceil(body.length / 512) * 512);
-  body.copy(padded);
-  return Buffer.concat([header, padded, Buffer.alloc(1024)]);
 }
 
 export function readHostPyprojectVersion(hostDir: string): string | undefined {

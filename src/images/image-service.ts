@@ -131,10 +131,13 @@ export class ImageService {
   async prune(keep: ImageTarget[], options: { all?: boolean } = {}): Promise<string[]> {
     const wanted = new Set(keep.map((t) => t.tag));
     const removed: string[] = [];
-    // Hosts first: a base cannot be removed while a host layer sits on it.
-    const images = (await this.list()).sort((a, b) => (a.labels[IMAGE_LABELS.kind] === "host" ? -1 : 0) - (b.labels[IMAGE_LABELS.kind] === "host" ? -1 : 0));
+    // Children first: wheel layers sit on host layers, host layers on bases.
+    const order: Record<string, number> = { wheels: 0, host: 1 };
+    const images = (await this.list()).sort((a, b) => (order[a.labels[IMAGE_LABELS.kind] ?? ""] ?? 2) - (order[b.labels[IMAGE_LABELS.kind] ?? ""] ?? 2));
     for (const image of images) {
       if (!options.all && image.tags.some((t) => wanted.has(t))) continue;
+      // A cached wheel layer (suites' pip installs) stays while its host layer is wanted.
+      if (!options.all && image.labels[IMAGE_LABELS.kind] === "wheels" && wanted.has(image.labels["dev.distcheck.parent"] ?? "")) continue;
       await this.engine.removeImage(image.id);
       removed.push(image.tags[0] ?? image.id);
     }

@@ -5,6 +5,7 @@ import { TestcontainersCellFactory } from "../../src/containers/testcontainers-c
 import { DockerEngine, resolveEndpoint } from "../../src/engine/docker-engine.ts";
 import type { FixtureIndexEntry } from "../../src/fixtures/build/fixture-index.ts";
 import { BootedHost, type HostBootOptions } from "../../src/hosts/booted-host.ts";
+import { ensureWheelLayer } from "../../src/images/wheel-layer.ts";
 import type { Cell } from "../../src/matrix/matrix.ts";
 import { CONTAINER_WHEELS, containerPath, toContainer } from "./fixture-files.ts";
 import type { FailureAttachment } from "../../src/report/test-record.ts";
@@ -42,7 +43,7 @@ export function scaledTimeout(cell: Cell, nativeMs: number): number {
 export const MAX_TIMEOUT_MS = 10 * 60_000;
 
 export interface BootHostOptions {
-  /** Sample wheels pip-installed (from a local folder, --no-index) before the host boots. */
+  /** Sample wheels pip-installed (from a local folder, --no-index) before the host boots; the install is a cached image layer. */
   wheels?: FixtureIndexEntry[];
   /** Other fixtures (archives, hostile archives) copied into the container, not installed. */
   files?: FixtureIndexEntry[];
@@ -60,19 +61,28 @@ export interface BootHostOptions {
 export async function bootHost(cell: Cell, options: BootHostOptions = {}): Promise<BootedHost> {
   const { engine, network } = engineFor(cell);
   const wheels = options.wheels ?? [];
-  const files = [...toContainer([...wheels, ...(options.files ?? [])]), ...(options.extraFiles ?? [])];
+  const copied = toContainer([...wheels, ...(options.files ?? [])]);
+  const files = [...copied, ...(options.extraFiles ?? [])];
+  let image = inject("cellImages")[cell.id]!.host;
+  if (wheels.length > 0) {
+    // pip runs once per host image and wheel set; the result is committed by content hash and every
+    // later boot of the same wheels starts from it (see src/images/wheel-layer.ts).
+    const pip = ["python3", "-m", "pip", "install", "--no-index", "--find-links", CONTAINER_WHEELS, ...wheels.map(containerPath)];
+    const folder = copied.filter((f) => f.target.startsWith(`${CONTAINER_WHEELS}/`));
+    try {
+      image = await ensureWheelLayer(engine, { hostTag: image, platform: cell.platform.info, files: folder, pip });
+    } catch (error) {
+      throw new Error(`pip install of ${wheels.map((w) => w.name).join(", ")} failed in ${cell.id}: ${(error as Error).message}`, { cause: error });
+    }
+  }
   const host = await BootedHost.start(factory, engine, {
     cell,
-    image: inject("cellImages")[cell.id]!.host,
+    image,
     network: await network.name(),
     config: options.config,
     env: options.env,
     files,
     timingFactor: timingFactorOf(cell),
-    beforeBoot: wheels.length === 0 ? undefined : async (container) => {
-      const r = await container.exec(["python3", "-m", "pip", "install", "--no-index", "--find-links", CONTAINER_WHEELS, ...wheels.map(containerPath)]);
-      if (r.exitCode !== 0) throw new Error(`pip install of ${wheels.map((w) => w.name).join(", ")} failed in ${cell.id}:\n${r.stdout}${r.stderr}`);
-    },
   });
   return host;
 }
