@@ -32,6 +32,7 @@ export interface MutationJob {
   mutant: Mutant | null;
   platform: string;
   suites: string[];
+  /** The clause whose tests run (a vitest name pattern); a baseline may join several with "|". */
   clause: string;
 }
 
@@ -64,7 +65,7 @@ export async function runJobs(jobs: MutationJob[], options: { root: string; outD
   for (const [i, job] of jobs.entries()) {
     const label = `${job.mutant?.name ?? "baseline"} on ${job.platform} (${job.clause}: ${job.suites.join(", ")})`;
     options.progress(`[${i + 1}/${jobs.length}] ${label}`);
-    const resultsDir = path.join(options.outDir, `${job.mutant?.name ?? "baseline"}-${job.clause}-${job.platform}`);
+    const resultsDir = path.join(options.outDir, `${job.mutant?.name ?? "baseline"}-${job.mutant ? job.clause : job.suites.join("+")}-${job.platform}`);
     rmSync(resultsDir, { recursive: true, force: true });
     const started = performance.now();
     const run = await execa("npx", ["vitest", "run", "--project", "conformance", ...job.suites.map((s) => `suites/${s}.test.ts`), "--testNamePattern", job.clause], {

@@ -29,8 +29,16 @@ Exit code: 0 when every mutant was killed, 1 when one survived or errored.`,
       const python = opts.python ?? selection.matrix.bases[0]!.id;
       const platformsOf = (m: Mutant): string[] => opts.platform ?? (m.timing ? ["linux-x86_64", "linux-aarch64"] : ["linux-x86_64"]);
       const jobs: MutationJob[] = mutants.flatMap((m) => platformsOf(m).map((platform) => ({ mutant: m, platform, suites: m.suites, clause: m.clause })));
-      // The baseline: the same suite/clause selections against the normal host, per platform.
-      const baselineJobs: MutationJob[] = [...new Map(jobs.map((j) => [`${j.platform}|${j.clause}|${j.suites.join(",")}`, { ...j, mutant: null }])).values()];
+      // The baseline: the normal host on the same suites, per platform, with every clause the jobs
+      // there select (one vitest run per suite set instead of one per clause).
+      const groups = new Map<string, MutationJob>();
+      for (const j of jobs) {
+        const key = `${j.platform}|${j.suites.join(",")}`;
+        const g = groups.get(key);
+        if (!g) groups.set(key, { ...j, mutant: null });
+        else if (!g.clause.split("|").includes(j.clause)) g.clause = [...g.clause.split("|"), j.clause].sort().join("|");
+      }
+      const baselineJobs = [...groups.values()];
       const runId = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
       const reportsRoot = path.resolve(selection.root, opts.reports);
       const outDir = path.join(reportsRoot, "mutants", runId);
