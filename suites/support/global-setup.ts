@@ -63,7 +63,24 @@ export default async function globalSetup(project: TestProject): Promise<() => P
     }
     cellImages[cell.id] = { base: base.tag, host: host.tag };
   }
-  const timingFactors = await measureTimingFactors(cells, cellImages);
+  // A run without a native cell (say, aarch64 only) still measures its factor against the native
+  // platform: a native base image of the same Debian suite serves as the reference.
+  const native = nativePlatform();
+  const probeCells = [...cells];
+  if (native && !cells.some((c) => c.platform.id === native) && cells.some((c) => c.platform.timingFactor === "auto")) {
+    const reference = runCells({ ...process.env, DISTCHECK_PLATFORM: native }).find((c) => c.base.id === cells[0]!.base.id);
+    if (reference) {
+      const engine = new DockerEngine(resolveEndpoint(reference.platform.engine));
+      const service = new ImageService(engine, PROJECT_ROOT);
+      const base = service.baseTarget(reference.base.image, reference.platform.id);
+      if (process.env.DISTCHECK_SKIP_IMAGE_BUILD !== "1") await service.ensure([base], { runLabels: runLabels(run), progress: (t, line) => process.stderr.write(`[images] ${t}: ${line}\n`) });
+      cellImages[reference.id] = { base: base.tag, host: base.tag };
+      probeCells.push(reference);
+    }
+  }
+  const timingFactors = await measureTimingFactors(probeCells, cellImages);
+  for (const platform of Object.keys(timingFactors) as PlatformId[]) if (!cells.some((c) => c.platform.id === platform)) delete timingFactors[platform];
+  for (const id of Object.keys(cellImages)) if (!cells.some((c) => c.id === id)) delete cellImages[id];
   project.provide("timingFactors", timingFactors);
   if (process.env.DISTCHECK_RESULTS_DIR) await writeRunEnvironment(process.env.DISTCHECK_RESULTS_DIR, [...engines.values()], cellImages, timingFactors, [...new Set(cells.map((c) => c.platform.id))]);
   project.provide("runId", run.runId);
