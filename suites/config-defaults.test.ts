@@ -12,6 +12,7 @@ import { PROJECT_ROOT, runCells } from "./support/cells.ts";
 import { archive, containerPath, wheel } from "./support/fixture-files.ts";
 import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
 import { hostEvents, once, Timeline, waitFor } from "./support/timeline.ts";
+import type { ExtensionStatus } from "./support/agent.ts";
 
 // Defaults, read from inside the container: the effective manifest of archives that omit fields
 // (ARC-10), the environment an extension process really gets (ARC-13), config.json from schema
@@ -227,16 +228,6 @@ function schemaDefaults(schema: unknown): unknown {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-interface AgentStatus {
-  id: string;
-  version: string;
-  state: string;
-  pid: number | null;
-  path: string;
-  manifest: Json;
-  error?: { code: string; message: string };
-}
-
 const cells = runCells();
 
 describe.concurrent.each(cells)("config defaults on $id", (cell) => {
@@ -283,13 +274,13 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     return body();
   }
 
-  async function install(host: BootedHost, a: InstallableArchive, id = a.decl.installId): Promise<{ status: number; body: AgentStatus }> {
-    return host.post<AgentStatus>("/api/agent/install", { source: a.source, sha256: a.sha256, id });
+  async function install(host: BootedHost, a: InstallableArchive, id = a.decl.installId): Promise<{ status: number; body: ExtensionStatus }> {
+    return host.post<ExtensionStatus>("/api/agent/install", { source: a.source, sha256: a.sha256, id });
   }
 
   // Installs shared by several tests on the defaults host happen once.
-  const installs = new Map<string, Promise<{ status: number; body: AgentStatus }>>();
-  function installOnce(host: BootedHost, a: InstallableArchive): Promise<{ status: number; body: AgentStatus }> {
+  const installs = new Map<string, Promise<{ status: number; body: ExtensionStatus }>>();
+  function installOnce(host: BootedHost, a: InstallableArchive): Promise<{ status: number; body: ExtensionStatus }> {
     const key = `${host.container.id}:${a.name}`;
     let p = installs.get(key);
     if (!p) installs.set(key, (p = install(host, a)));
@@ -297,9 +288,9 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
   }
 
   /** The `process_start` witness line of the extension's current process. */
-  async function processStart(host: BootedHost, id: string, accept: (s: AgentStatus) => boolean = () => true): Promise<{ line: WitnessLine; status: AgentStatus }> {
+  async function processStart(host: BootedHost, id: string, accept: (s: ExtensionStatus) => boolean = () => true): Promise<{ line: WitnessLine; status: ExtensionStatus }> {
     return waitFor(`${id} to run and report process_start`, async () => {
-      const status = await host.get<AgentStatus>(`/api/agent/extensions/${id}`);
+      const status = await host.get<ExtensionStatus>(`/api/agent/extensions/${id}`);
       if (!status.pid || status.state !== "running" || !accept(status)) return undefined;
       const line = (await host.witness()).find((l) => l.event === "process_start" && l.pid === status.pid);
       return line ? { line, status } : undefined;
@@ -317,7 +308,7 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     it(`ARC-10: ${a.name}: the effective manifest has the contract's defaults for what it omits (${omitted.join(", ") || "nothing"})`, async (ctx) => check(ctx, () => defaults, async () => {
       const res = await installOnce(defaults, a);
       expect(res.status, JSON.stringify(res.body)).toBe(201);
-      const listed = (await defaults.get<AgentStatus[]>("/api/agent/extensions")).find((e) => e.id === a.decl.installId);
+      const listed = (await defaults.get<ExtensionStatus[]>("/api/agent/extensions")).find((e) => e.id === a.decl.installId);
       expect(listed, `${a.decl.installId} in GET /api/agent/extensions`).toBeDefined();
       expect(observedDefaults(listed!.manifest)).toEqual(expectedDefaults(a.decl));
     }), T(60_000));
@@ -414,7 +405,7 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     const res = await install(defaults, RESERVED_ENV);
     expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
     expect(res.body.error?.code).toBe("reserved_env_key");
-    const listed = (await defaults.get<AgentStatus[]>("/api/agent/extensions")).map((e) => e.id);
+    const listed = (await defaults.get<ExtensionStatus[]>("/api/agent/extensions")).map((e) => e.id);
     expect(listed).not.toContain(RESERVED_ENV.decl.installId);
     expect(await exists(defaults, `${HOST_DEFAULTS.data_dir}/extensions/${RESERVED_ENV.decl.installId}`)).toBe(false);
   }), T(60_000));
@@ -480,7 +471,7 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
   // --- ARC-08: where installed code lives, read-only and hashed ----------------------------------
 
   /** Installs arc-basic under its own id on the defaults host and waits until it runs. */
-  const installedAs = (id: string): (() => Promise<AgentStatus>) =>
+  const installedAs = (id: string): (() => Promise<ExtensionStatus>) =>
     once(async () => {
       const res = await install(defaults, BASIC, id);
       expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -507,17 +498,17 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
   it("ARC-08: code modified after install is refused at start with integrity_mismatch", async (ctx) => check(ctx, () => defaults, async () => {
     const id = "distcheck.arc08-tamper";
     await tamperInstall();
-    const stopped = await defaults.post<AgentStatus>(`/api/agent/extensions/${id}/stop`, {});
+    const stopped = await defaults.post<ExtensionStatus>(`/api/agent/extensions/${id}/stop`, {});
     expect(stopped.status, JSON.stringify(stopped.body)).toBeLessThan(300);
     // As root inside the container (root ignores the read-only mode): one line appended to the manifest.
     const manifest = `${versionDirOf(id)}/code/extension.toml`;
     const tamper = await defaults.container.exec(["sh", "-c", `chmod u+w '${manifest}' && printf '\\n# modified after install by distcheck\\n' >> '${manifest}'`]);
     expect(tamper.exitCode, tamper.stderr).toBe(0);
-    const started = await defaults.post<AgentStatus>(`/api/agent/extensions/${id}/start`, {});
+    const started = await defaults.post<ExtensionStatus>(`/api/agent/extensions/${id}/start`, {});
     expect(started.status, JSON.stringify(started.body)).toBeGreaterThanOrEqual(400);
     expect(started.status, JSON.stringify(started.body)).toBeLessThan(500);
     expect(started.body.error?.code, JSON.stringify(started.body)).toBe("integrity_mismatch");
-    const after = await defaults.get<AgentStatus>(`/api/agent/extensions/${id}`);
+    const after = await defaults.get<ExtensionStatus>(`/api/agent/extensions/${id}`);
     expect(after, "the modified code is not running").toMatchObject({ pid: null });
     expect(after.state).not.toBe("running");
   }), T(90_000));

@@ -11,6 +11,7 @@ import { PROJECT_ROOT, runCells } from "./support/cells.ts";
 import { archive, containerPath, wheel } from "./support/fixture-files.ts";
 import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
 import { hostEvents, median, once, PidWatch, Timeline, waitFor, type HostEvent } from "./support/timeline.ts";
+import type { ExtensionStatus } from "./support/agent.ts";
 
 // Stop timing of archive extensions (ARC-15), upgrades (ARC-16) and the host's own shutdown
 // (WHL-14, HST-03), measured twice: on the host's event log and, independently, from the harness
@@ -121,18 +122,7 @@ const SLOW_WHEEL = wheel("shutdown-slow");
 /** graceful_timeout of the hosts that are sent SIGTERM (seconds; a small value keeps the suite short). */
 const GRACEFUL_TIMEOUT = 2;
 
-interface AgentStatus {
-  id: string;
-  version: string;
-  state: string;
-  pid: number | null;
-  exit: { code: number } | { signal: number } | null;
-  path: string;
-}
-
-interface InstallAnswer extends Partial<AgentStatus> {
-  error?: { code: string; message: string };
-}
+type InstallAnswer = Partial<ExtensionStatus>;
 
 const cells = runCells();
 
@@ -188,8 +178,8 @@ describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
     return host.post<InstallAnswer>("/api/agent/install", { source: a.source, sha256: a.sha256, id });
   }
 
-  async function status(host: BootedHost, id: string): Promise<AgentStatus> {
-    return host.get<AgentStatus>(`/api/agent/extensions/${id}`);
+  async function status(host: BootedHost, id: string): Promise<ExtensionStatus> {
+    return host.get<ExtensionStatus>(`/api/agent/extensions/${id}`);
   }
 
   /** The witness `process_start` line of `pid`: written after the fixture installed its SIGTERM handler. */
@@ -206,7 +196,7 @@ describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
   }
 
   /** Waits for the extension to leave `running` (a stop may be asynchronous). */
-  async function settled(host: BootedHost, id: string, timeoutMs: number): Promise<AgentStatus> {
+  async function settled(host: BootedHost, id: string, timeoutMs: number): Promise<ExtensionStatus> {
     return waitFor(`${id} to leave running`, async () => {
       const s = await status(host, id);
       return ["running", "starting", "installed"].includes(s.state) ? undefined : s;
@@ -225,7 +215,7 @@ describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
       const { pid } = await installRunning(agentHost, a, id);
       const watch = await PidWatch.start(agentHost, [pid], T(20_000));
       const requested = tl.mark(`POST stop ${id}`);
-      const answer = await agentHost.post<AgentStatus>(`/api/agent/extensions/${id}/stop`, {});
+      const answer = await agentHost.post<ExtensionStatus>(`/api/agent/extensions/${id}/stop`, {});
       tl.mark(`stop of ${id} answered ${answer.status}`);
       const death = (await watch.allGone(T(graceMs + 10_000))).get(pid)!;
       const after = await settled(agentHost, id, T(5_000));
@@ -293,7 +283,7 @@ describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
       expect(r.answer.status).toBe(200);
       expect(r.after.state).toBe("stopped");
       expect(r.after.exit).toBeNull();
-      const listed = (await agentHost.get<AgentStatus[]>("/api/agent/extensions")).find((e) => e.id === id);
+      const listed = (await agentHost.get<ExtensionStatus[]>("/api/agent/extensions")).find((e) => e.id === id);
       expect(listed?.exit ?? null).toBeNull();
     }), timeout);
   }
@@ -419,7 +409,7 @@ describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
     expect(again.config).toEqual(saved);
     const alive = await agentHost.container.exec(["kill", "-0", String(restored.pid)]);
     expect(alive.exitCode, `restored pid ${restored.pid} is not alive`).toBe(0);
-    const listed = (await agentHost.get<AgentStatus[]>("/api/agent/extensions")).find((e) => e.id === id);
+    const listed = (await agentHost.get<ExtensionStatus[]>("/api/agent/extensions")).find((e) => e.id === id);
     expect(listed).toMatchObject({ version: BASIC.decl.version, state: "running" });
     expect(witnessOf(await agentHost.witness(), old.pid, "sigterm"), "the old version was not stopped with SIGTERM before the new one started").toBeDefined();
   }), T(90_000));

@@ -1,7 +1,7 @@
 import { GenericContainer, type StartedTestContainer } from "testcontainers";
 import { ContainerError } from "../errors/distcheck-error.ts";
 import type { Cell } from "../matrix/matrix.ts";
-import type { PlatformInfo } from "../platform/platforms.ts";
+import { containerEnv } from "../platform/platforms.ts";
 import { runLabels } from "../run/run-identity.ts";
 import type { CellContainerFactory, CellContainerOptions, ExecOptions, ExecResult, FileToPut, StartedCellContainer, StoppedCellContainer } from "./cell-container.ts";
 
@@ -84,11 +84,6 @@ function firstFileOfTar(tar: Buffer, path: string): Buffer {
  * unless asked, memory and pids limits, the run's labels, docker-init as pid 1. After start the
  * architecture is verified, because testcontainers' image cache ignores it.
  */
-/** QEMU_CPU for an emulated platform (see PlatformInfo.qemuCpu); empty for the others. */
-export function qemuEnv(platform: PlatformInfo): Record<string, string> {
-  return platform.qemuCpu ? { QEMU_CPU: platform.qemuCpu } : {};
-}
-
 export class TestcontainersCellFactory implements CellContainerFactory {
   async start(cell: Cell, options: CellContainerOptions): Promise<StartedCellContainer> {
     const container = new CellGenericContainer(options.image)
@@ -99,7 +94,7 @@ export class TestcontainersCellFactory implements CellContainerFactory {
       .withResourcesQuota({ memory: cell.platform.memoryMiB / 1024 })
       .withPidsLimit(cell.platform.pidsLimit)
       .withInit()
-      .withEnvironment({ PIP_DISABLE_PIP_VERSION_CHECK: "1", PIP_NO_INPUT: "1", PIP_ROOT_USER_ACTION: "ignore", ...qemuEnv(cell.platform.info), ...options.env });
+      .withEnvironment({ ...containerEnv(cell.platform.info), ...options.env });
     if (options.network) container.withNetworkMode(options.network.name).withNetworkAliases(...(options.network.aliases ?? []));
     else container.withNetworkMode("none");
     if (options.files?.length) {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { execa } from "execa";
 import type { ContainerEngine } from "../engine/container-engine.ts";
-import type { PlatformInfo } from "../platform/platforms.ts";
+import { containerEnvList, type PlatformInfo } from "../platform/platforms.ts";
 import { hostSourceFiles, hostSourceHash } from "./host-source.ts";
 import type { ProgressSink } from "./image-builder.ts";
 import { tarFiles } from "./tar-files.ts";
@@ -77,7 +77,7 @@ export async function buildHostImage(options: {
     tag,
     labels: options.labels,
     runLabels: options.runLabels,
-    env: ["PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PIP_ROOT_USER_ACTION=ignore", ...(options.platform.qemuCpu ? [`QEMU_CPU=${options.platform.qemuCpu}`] : [])],
+    env: containerEnvList(options.platform),
   });
 }
 

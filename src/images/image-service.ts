@@ -15,6 +15,8 @@ export const IMAGE_LABELS = {
   host: "dev.distcheck.host",
   platform: "dev.distcheck.platform",
   hash: "dev.distcheck.hash",
+  /** The host image a wheel layer sits on (prune keeps the layer while its parent is wanted). */
+  parent: "dev.distcheck.parent",
 } as const;
 
 /** A base image wanted by a run. */
@@ -137,7 +139,7 @@ export class ImageService {
     for (const image of images) {
       if (!options.all && image.tags.some((t) => wanted.has(t))) continue;
       // A cached wheel layer (suites' pip installs) stays while its host layer is wanted.
-      if (!options.all && image.labels[IMAGE_LABELS.kind] === "wheels" && wanted.has(image.labels["dev.distcheck.parent"] ?? "")) continue;
+      if (!options.all && image.labels[IMAGE_LABELS.kind] === "wheels" && wanted.has(image.labels[IMAGE_LABELS.parent] ?? "")) continue;
       await this.engine.removeImage(image.id);
       removed.push(image.tags[0] ?? image.id);
     }

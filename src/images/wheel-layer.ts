@@ -2,13 +2,10 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { FileToPut } from "../containers/cell-container.ts";
 import type { ContainerEngine } from "../engine/container-engine.ts";
-import type { PlatformInfo } from "../platform/platforms.ts";
+import { containerEnvList, type PlatformInfo } from "../platform/platforms.ts";
 import { LABELS, runLabels } from "../run/run-identity.ts";
 import { IMAGE_LABELS } from "./image-service.ts";
 import { tarFiles } from "./tar-files.ts";
-
-/** The parent host image of a wheel layer (prune keeps a layer while its parent is wanted). */
-export const WHEEL_LAYER_PARENT_LABEL = "dev.distcheck.parent";
 
 export interface WheelLayerRequest {
   hostTag: string;
@@ -50,9 +47,9 @@ export function ensureWheelLayer(engine: ContainerEngine, request: WheelLayerReq
         tar: Readable.from(await tarFiles(request.files.map((f) => ({ path: f.target, content: f.content, mode: f.mode })))),
         cmd: request.pip,
         tag,
-        labels: { [LABELS.managed]: "true", [IMAGE_LABELS.kind]: "wheels", [IMAGE_LABELS.platform]: request.platform.id, [WHEEL_LAYER_PARENT_LABEL]: request.hostTag },
+        labels: { [LABELS.managed]: "true", [IMAGE_LABELS.kind]: "wheels", [IMAGE_LABELS.platform]: request.platform.id, [IMAGE_LABELS.parent]: request.hostTag },
         runLabels: runLabels(),
-        env: ["PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PIP_ROOT_USER_ACTION=ignore", ...(request.platform.qemuCpu ? [`QEMU_CPU=${request.platform.qemuCpu}`] : [])],
+        env: containerEnvList(request.platform),
       });
       return tag;
     })();

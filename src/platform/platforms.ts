@@ -28,6 +28,19 @@ const PLATFORMS: Record<PlatformId, PlatformInfo> = {
   "linux-aarch64": { id: "linux-aarch64", docker: "linux/arm64", dockerArch: "arm64", debianArch: "arm64", uname: "aarch64", binfmt: "qemu-aarch64", qemuCpu: "neoverse-n1" },
 };
 
+/**
+ * The environment every container and exec of the platform runs with: quiet, non-interactive pip
+ * as root, and QEMU_CPU where the platform names a CPU model (see qemuCpu).
+ */
+export function containerEnv(platform: PlatformInfo): Record<string, string> {
+  return { PIP_DISABLE_PIP_VERSION_CHECK: "1", PIP_NO_INPUT: "1", PIP_ROOT_USER_ACTION: "ignore", ...(platform.qemuCpu ? { QEMU_CPU: platform.qemuCpu } : {}) };
+}
+
+/** containerEnv as Docker's `KEY=value` list. */
+export function containerEnvList(platform: PlatformInfo): string[] {
+  return Object.entries(containerEnv(platform)).map(([k, v]) => `${k}=${v}`);
+}
+
 export function isPlatformId(value: string): value is PlatformId {
   return (PLATFORM_IDS as readonly string[]).includes(value);
 }

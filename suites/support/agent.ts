@@ -7,6 +7,14 @@ export interface ExtensionStatus {
   version: string;
   state: string;
   pid: number | null;
+  /** How the last process ended: null while running and after a user-requested stop (ARC-15). */
+  exit: { code: number } | { signal: number } | null;
+  /** The version directory `<data>/extensions/<id>/<version>` (ARC-08). */
+  path: string;
+  /** The effective manifest (ARC-10). */
+  manifest: Record<string, unknown>;
+  /** Present on a refused request. */
+  error?: { code: string; message: string };
 }
 
 /**
