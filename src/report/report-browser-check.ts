@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
+import type { Page } from "playwright-core";
 import { DistcheckError } from "../errors/distcheck-error.ts";
 
 /** Flags for Debian's Chromium on a machine with no outside network (see the env notes). */
@@ -9,7 +10,43 @@ export const CHROMIUM = "/usr/bin/chromium";
 export interface BrowserCheck {
   /** Texts the report's page must show (clause stories, platforms). */
   missing: string[];
+  /** Network addresses the page tried to load (refused): a published report must open offline. */
+  external: string[];
   screenshot: string;
+}
+
+interface OpenReport {
+  page: Page;
+  external: string[];
+}
+
+/**
+ * Opens a report's index.html in headless Chromium with every network request refused and recorded,
+ * waits for its tree to render, runs `use`, and closes the browser.
+ */
+async function withReport<T>(reportDir: string, executablePath: string | undefined, use: (report: OpenReport) => Promise<T>): Promise<T> {
+  const chromiumPath = executablePath ?? CHROMIUM;
+  if (!existsSync(chromiumPath)) {
+    throw new DistcheckError("chromium_missing", `No Chromium at ${chromiumPath}. Install Debian's: apt-get install chromium (or npm run setup-machine).`, { category: "infrastructure" });
+  }
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, headless: true });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const external: string[] = [];
+    // Refused at once rather than left to the machine's network, which may drop packets and hold
+    // the page's load event for a minute (it did on a CI machine while Allure's analytics tag loaded).
+    await page.route(/^(https?|wss?):/, (route) => {
+      external.push(route.request().url());
+      return route.abort();
+    });
+    await page.goto(`file://${path.resolve(reportDir, "index.html")}`);
+    // The report is a single-file app: wait for its tree to render, not for the network.
+    await page.locator('[data-testid="tree-section"]').first().waitFor({ timeout: 60_000 });
+    return await use({ page, external });
+  } finally {
+    await browser.close();
+  }
 }
 
 /**
@@ -17,17 +54,7 @@ export interface BrowserCheck {
  * expected text shows on the page; keeps a screenshot beside the report.
  */
 export async function checkReportInBrowser(reportDir: string, expected: string[], options: { executablePath?: string; depth?: number } = {}): Promise<BrowserCheck> {
-  const executablePath = options.executablePath ?? CHROMIUM;
-  if (!existsSync(executablePath)) {
-    throw new DistcheckError("chromium_missing", `No Chromium at ${executablePath}. Install Debian's: apt-get install chromium (or npm run setup-machine).`, { category: "infrastructure" });
-  }
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    await page.goto(`file://${path.resolve(reportDir, "index.html")}`);
-    // The report is a single-file app: wait for its tree to render, not for the network.
-    await page.locator('[data-testid="tree-section"]').first().waitFor({ timeout: 60_000 });
+  return withReport(reportDir, options.executablePath, async ({ page, external }) => {
     // Expand the tree level by level (each click renders the next level's sections). Two levels,
     // epics then clause stories, reveal the cell rows; deeper would cost a click per suite and cell.
     const opened = new Set<string>();
@@ -48,24 +75,15 @@ export async function checkReportInBrowser(reportDir: string, expected: string[]
     const missing = expected.filter((e) => !text.includes(e));
     const screenshot = path.join(reportDir, "screenshot.png");
     await page.screenshot({ path: screenshot, fullPage: true });
-    return { missing, screenshot };
-  } finally {
-    await browser.close();
-  }
+    return { missing, external: [...external], screenshot };
+  });
 }
 
 /** Opens one test's page in the report and returns what it shows (tabs with counts, category, ...). */
 export async function inspectTestInBrowser(reportDir: string, testName: string, options: { executablePath?: string } = {}): Promise<string> {
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: options.executablePath ?? CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    await page.goto(`file://${path.resolve(reportDir, "index.html")}`);
-    await page.locator('[data-testid="tree-section"]').first().waitFor({ timeout: 60_000 });
+  return withReport(reportDir, options.executablePath, async ({ page }) => {
     await page.locator('[data-testid="tree-leaf"]', { hasText: testName }).first().click();
     await page.getByText("Overview", { exact: true }).first().waitFor({ timeout: 30_000 });
     return await page.locator("body").innerText();
-  } finally {
-    await browser.close();
-  }
+  });
 }

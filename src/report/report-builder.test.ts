@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildReport, clauseTable, enrichResults, junitXml, summarise } from "./report-builder.ts";
+import { buildReport, clauseTable, enrichResults, externalResources, junitXml, stripAnalytics, summarise } from "./report-builder.ts";
 import { RECORDS_DIR, type TestRecord } from "./test-record.ts";
 import { writeResults, type Spec } from "./synthetic-results.ts";
 import { tempDirs } from "../testing/temp-dirs.ts";
@@ -121,6 +121,8 @@ describe("buildReport", () => {
     expect(merged.summary.clauses).toEqual(one.summary.clauses);
     expect(merged.summary.categories).toEqual({ product: 0, harness: 1, infrastructure: 0 });
     expect(readdirSync(merged.dir)).toEqual(expect.arrayContaining(["index.html", "summary.json", "junit.xml"]));
+    // The published page loads nothing from the network (Allure's analytics tag is removed).
+    expect(externalResources(readFileSync(path.join(merged.dir, "index.html"), "utf8"))).toEqual([]);
   }, 60_000);
 
   it("keeps history across runs and points latest at the newest", async () => {
@@ -135,4 +137,24 @@ describe("buildReport", () => {
     expect(history.length).toBe(historyAfterFirst + 1);
     expect(readFileSync(path.join(root, "latest", "summary.json"), "utf8")).toContain('"runId": "second"');
   }, 60_000);
+});
+
+describe("stripAnalytics", () => {
+  it("removes Allure's Google Analytics loader and beacon and keeps the report's own scripts", () => {
+    const html = [
+      '<script src="data:text/javascript;base64,AAAA"></script>',
+      '    <script async src="https://www.googletagmanager.com/gtag/js?id=G-X"></script>',
+      "    <script>",
+      "        window.dataLayer = window.dataLayer || [];",
+      "        gtag('config', 'G-X', {});",
+      "    </script>",
+      "    <script async>window.allureReportData = {};</script>",
+    ].join("\n");
+    expect(externalResources(html)).toEqual(["https://www.googletagmanager.com/gtag/js?id=G-X"]);
+    const stripped = stripAnalytics(html);
+    expect(externalResources(stripped)).toEqual([]);
+    expect(stripped).not.toContain("dataLayer");
+    expect(stripped).toContain("data:text/javascript;base64,AAAA");
+    expect(stripped).toContain("window.allureReportData = {};");
+  });
 });

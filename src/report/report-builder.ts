@@ -269,6 +269,8 @@ export async function buildReport(options: BuildReportOptions & { pythonOf: (bas
   if (gen.exitCode !== 0) throw new DistcheckError("report_generation_failed", `allure generate exited with ${gen.exitCode}:\n${String(gen.all).slice(-3000)}`);
   for (const f of readdirSync(staging)) renameSync(path.join(staging, f), path.join(dir, f));
   rmSync(staging, { recursive: true, force: true });
+  const index = path.join(dir, "index.html");
+  if (existsSync(index)) writeFileSync(index, stripAnalytics(readFileSync(index, "utf8")));
   // Allure's own summary.json is replaced by distcheck's (clause x cell verdicts and the gate).
   writeFileSync(path.join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   writeFileSync(path.join(dir, "junit.xml"), junitXml(records.values()));
@@ -276,6 +278,20 @@ export async function buildReport(options: BuildReportOptions & { pythonOf: (bas
   rmSync(latest, { recursive: true, force: true });
   symlinkSync(options.runId, latest);
   return { dir, summary };
+}
+
+/**
+ * Allure's awesome report (3.x) always embeds Google Analytics: a script fetched from
+ * googletagmanager.com and a beacon with the report's id. A published conformance report must open
+ * offline and must not tell a third party that a run happened, so both scripts are removed.
+ */
+export function stripAnalytics(html: string): string {
+  return html.replace(/[ \t]*<script async src="https:\/\/www\.googletagmanager\.com\/[^"]*"><\/script>\s*<script>\s*window\.dataLayer[\s\S]*?<\/script>\n?/, "");
+}
+
+/** Every external address the page's markup loads (script, link, img, iframe sources): none is allowed. */
+export function externalResources(html: string): string[] {
+  return [...html.matchAll(/<(?:script|link|img|iframe)\b[^>]*?\b(?:src|href)="(https?:\/\/[^"]+)"/g)].map((m) => m[1]!);
 }
 
 /** The latest mutation run's score, for the report's environment. */

@@ -29,6 +29,7 @@ describe("the Allure report in a browser", () => {
     const { dir } = await buildReport({ ...base, runId: "current" });
     const check = await checkReportInBrowser(path.join(root, "latest"), ["WHL", "WHL-03", "ARC-04", X86, ARM]);
     expect(check.missing).toEqual([]);
+    expect(check.external, "the report must open offline").toEqual([]);
     expect(existsSync(check.screenshot)).toBe(true);
     // The failed test shows one earlier run in its history, its attachment and its category.
     const page = await inspectTestInBrowser(dir, "ARC-04: refuses a symlink");
@@ -42,5 +43,6 @@ describe("the Allure report in a browser", () => {
     const summary = JSON.parse(readFileSync(path.join(LATEST, "summary.json"), "utf8")) as ReportSummary;
     const check = await checkReportInBrowser(LATEST, [...Object.keys(summary.clauses), ...summary.platforms]);
     expect(check.missing).toEqual([]);
+    expect(check.external, "the report must open offline").toEqual([]);
   }, 180_000);
 });
