@@ -69,7 +69,10 @@ export class DebootstrapImageBuilder implements ImageBuilder {
     const mirror = resolveDebianMirror(this.env);
     progress(`debootstrap ${recipe.suite} ${platform.debianArch} from ${mirror.url} (${mirror.source})`);
     const args = [`--variant=${recipe.variant}`, `--arch=${platform.debianArch}`, `--include=${recipe.packages.join(",")}`, recipe.suite, rootfs, mirror.url];
-    const child = execa("debootstrap", args, { cancelSignal: signal, all: true, buffer: { all: true }, reject: false, lines: true });
+    // The second stage runs the target's binaries (dpkg, maintainer scripts, py3compile) under qemu
+    // binfmt on a foreign platform: give them the platform's CPU model too (chroot keeps the env).
+    const env = platform.qemuCpu ? { QEMU_CPU: platform.qemuCpu } : {};
+    const child = execa("debootstrap", args, { env, cancelSignal: signal, all: true, buffer: { all: true }, reject: false, lines: true });
     let phase = "";
     let retrieved = 0;
     const started = Date.now();

@@ -94,7 +94,16 @@ export class ImageService {
     const progress: ProgressSink = (line) => options.progress(name, line);
     const existing = await this.engine.inspectImage(target.tag);
     if (existing && !options.force) return { tag: target.tag, status: "up-to-date", ms: Date.now() - started };
-    if (existing) await this.engine.removeImage(target.tag);
+    if (existing) {
+      // Wheel layers cached on a host image sit on its old bytes: a forced rebuild drops them too,
+      // so the next boot installs the wheels on the new image.
+      if (target.kind === "host") {
+        for (const image of await this.list()) {
+          if (image.labels[IMAGE_LABELS.kind] === "wheels" && image.labels[IMAGE_LABELS.parent] === target.tag) await this.engine.removeImage(image.id);
+        }
+      }
+      await this.engine.removeImage(target.tag);
+    }
     const labels = { [LABELS.managed]: "true", [IMAGE_LABELS.platform]: target.platform.id };
     if (target.kind === "base") {
       progress(`building ${target.tag}`);
@@ -129,7 +138,7 @@ export class ImageService {
     return this.engine.listImages(`${IMAGE_LABELS.kind}`);
   }
 
-  /** Removes distcheck images that no current target names (stale hashes), or all with `all`. */
+  /** Removes distcheck images that no target in `keep` wants (see isWanted), or all with `all`. */
   async prune(keep: ImageTarget[], options: { all?: boolean } = {}): Promise<string[]> {
     const wanted = new Set(keep.map((t) => t.tag));
     const removed: string[] = [];
@@ -137,14 +146,21 @@ export class ImageService {
     const order: Record<string, number> = { wheels: 0, host: 1 };
     const images = (await this.list()).sort((a, b) => (order[a.labels[IMAGE_LABELS.kind] ?? ""] ?? 2) - (order[b.labels[IMAGE_LABELS.kind] ?? ""] ?? 2));
     for (const image of images) {
-      if (!options.all && image.tags.some((t) => wanted.has(t))) continue;
-      // A cached wheel layer (suites' pip installs) stays while its host layer is wanted.
-      if (!options.all && image.labels[IMAGE_LABELS.kind] === "wheels" && wanted.has(image.labels[IMAGE_LABELS.parent] ?? "")) continue;
+      if (!options.all && isWanted(image, wanted)) continue;
       await this.engine.removeImage(image.id);
       removed.push(image.tags[0] ?? image.id);
     }
     return removed;
   }
+}
+
+/**
+ * Whether an image in the engine is wanted by the tags in `wanted`: it carries one of them, or it is
+ * a cached wheel layer (suites' pip installs) on a wanted host image.
+ */
+export function isWanted(image: EngineImage, wanted: Set<string>): boolean {
+  if (image.tags.some((t) => wanted.has(t))) return true;
+  return image.labels[IMAGE_LABELS.kind] === "wheels" && wanted.has(image.labels[IMAGE_LABELS.parent] ?? "");
 }
 
 /** Default host build settings: the pyproject's version unless the caller sets one. */

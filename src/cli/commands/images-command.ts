@@ -1,5 +1,8 @@
 import type { Command } from "commander";
-import { ImageService, defaultHostSettings, type ImageTarget } from "../../images/image-service.ts";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { IMAGE_LABELS, ImageService, defaultHostSettings, isWanted, type ImageTarget } from "../../images/image-service.ts";
+import { catalogPath, loadMutants } from "../../mutants/mutant-catalog.ts";
 import { runLabels } from "../../run/run-identity.ts";
 import { collect, enginesFor, progress, select, type MatrixOptions } from "../context.ts";
 import type { Selection } from "../context.ts";
@@ -16,6 +19,20 @@ export function plannedImages(selection: Selection, options: { baseOnly?: boolea
       if (!options.baseOnly) targets.push(host);
     }
     return { service, targets: dedupe(targets) };
+  });
+}
+
+/**
+ * What `images list` and `images prune` keep: the matrix's images, plus the builds of every mutant
+ * in a host's catalog (`npm run mutants` reuses them), per engine.
+ */
+function keptImages(selection: Selection): Array<{ service: ImageService; targets: ImageTarget[]; mutantTags: Set<string> }> {
+  const hostDirs = [...new Set(selection.cells.map((c) => path.join(selection.root, c.host.path)))];
+  const mutants = hostDirs.filter((dir) => existsSync(catalogPath(dir))).flatMap((dir) => loadMutants(dir).map((m) => m.name));
+  const withMutants = mutants.map((mutant) => plannedImages(selection, { mutant }));
+  return plannedImages(selection).map((plan, i) => {
+    const mutantTargets = withMutants.flatMap((p) => p[i]!.targets).filter((t) => t.kind === "host");
+    return { ...plan, targets: dedupe([...plan.targets, ...mutantTargets]), mutantTags: new Set(mutantTargets.map((t) => t.tag)) };
   });
 }
 
@@ -60,18 +77,19 @@ export function registerImagesCommand(program: Command): void {
     });
 
   matrixOptions(images.command("list"))
-    .description("list distcheck's images in the engine and whether the current matrix still wants them")
+    .description("list distcheck's images in the engine and whether the current matrix (or its hosts' mutant catalog) still wants them")
     .option("--json", "print JSON")
     .action(async (opts: MatrixOptions & { json?: boolean }) => {
       const selection = select(opts);
       const rows: Array<{ tag: string; kind: string; platform: string; sizeMiB: number; wanted: boolean }> = [];
-      for (const { service, targets } of plannedImages(selection)) {
+      for (const { service, targets, mutantTags } of keptImages(selection)) {
         const wanted = new Set(targets.map((t) => t.tag));
         for (const image of await service.list()) {
           const tag = image.tags[0] ?? image.id;
-          rows.push({ tag, kind: image.labels["dev.distcheck.image"] ?? "?", platform: image.labels["dev.distcheck.platform"] ?? "?", sizeMiB: Math.round(image.sizeBytes / 1024 ** 2), wanted: wanted.has(tag) });
+          rows.push({ tag, kind: image.labels[IMAGE_LABELS.kind] ?? "?", platform: image.labels[IMAGE_LABELS.platform] ?? "?", sizeMiB: Math.round(image.sizeBytes / 1024 ** 2), wanted: isWanted(image, wanted) });
         }
-        for (const t of targets) if (!rows.some((r) => r.tag === t.tag)) rows.push({ tag: t.tag, kind: t.kind, platform: t.platform.id, sizeMiB: 0, wanted: true });
+        // Missing mutant builds are not listed: `npm run mutants` builds the ones it needs.
+        for (const t of targets) if (!mutantTags.has(t.tag) && !rows.some((r) => r.tag === t.tag)) rows.push({ tag: t.tag, kind: t.kind, platform: t.platform.id, sizeMiB: 0, wanted: true });
       }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -84,12 +102,12 @@ export function registerImagesCommand(program: Command): void {
     });
 
   matrixOptions(images.command("prune"))
-    .description("remove distcheck images the current matrix no longer wants (stale content hashes)")
+    .description("remove distcheck images that neither the current matrix nor its hosts' mutant catalog wants (stale content hashes)")
     .option("--all", "remove every distcheck image, wanted or not")
     .action(async (opts: MatrixOptions & { all?: boolean }) => {
       const selection = select(opts);
       let count = 0;
-      for (const { service, targets } of plannedImages(selection)) {
+      for (const { service, targets } of keptImages(selection)) {
         for (const tag of await service.prune(targets, { all: opts.all })) {
           progress(`removed ${tag}`);
           count += 1;
