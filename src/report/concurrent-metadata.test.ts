@@ -1,8 +1,7 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { RECORDS_DIR, type TestRecord } from "./test-record.ts";
+import { runThroughReporter } from "../testing/reporter-run.ts";
 import { tempDirs } from "../testing/temp-dirs.ts";
 
 const tmp = tempDirs("concurrent-meta-");
@@ -10,21 +9,13 @@ const tmp = tempDirs("concurrent-meta-");
 // The known trap: concurrent vitest tests can get each other's Allure metadata. This runs a file
 // of deliberately interleaving concurrent tests through allure-vitest and distcheck's reporter and
 // checks that every label, attachment and step ends up on the test that made it.
-const ROOT = path.resolve(import.meta.dirname, "../..");
-
 describe("report metadata of concurrent tests", () => {
   it("stays with the test that produced it", async () => {
     const results = tmp();
-    const config = path.join(results, "vitest.config.mts");
-    writeFileSync(
-      config,
-      `export default { test: { root: ${JSON.stringify(ROOT)}, include: ["src/report/__fixtures__/concurrent-metadata.fixture.ts"], reporters: [["allure-vitest/reporter", { resultsDir: ${JSON.stringify(results)} }], [${JSON.stringify(path.join(ROOT, "src/report/distcheck-vitest-reporter.ts"))}, { resultsDir: ${JSON.stringify(results)} }]] } };\n`,
-    );
-    const run = await execa("npx", ["vitest", "run", "--config", config], { cwd: ROOT, reject: false, all: true });
+    const { run, records: all } = await runThroughReporter("concurrent-metadata.fixture.ts", results, { allure: true });
     // Exactly the two deliberate failures.
     expect(run.exitCode, String(run.all)).toBe(1);
 
-    const all = readdirSync(path.join(results, RECORDS_DIR)).map((f) => JSON.parse(readFileSync(path.join(results, RECORDS_DIR, f), "utf8")) as TestRecord);
     const failing = all.filter((r) => r.name.includes("failing test"));
     expect(failing).toHaveLength(2);
     expect(all.filter((r) => r.state === "failed")).toHaveLength(2);
