@@ -7,7 +7,7 @@ import type { ContainerEngine } from "../engine/container-engine.ts";
 import { writeDockerArchiveMetadata } from "./docker-archive-writer.ts";
 import type { ImageBuilder, ProgressSink } from "./image-builder.ts";
 import type { DebootstrapRecipe, ImageRecipe } from "./image-recipe.ts";
-import type { PlatformInfo } from "../platform/platforms.ts";
+import { qemuEnv, type PlatformInfo } from "../platform/platforms.ts";
 import { resolveDebianMirror } from "./debian-mirror.ts";
 import { scratchDir } from "../run/scratch.ts";
 
@@ -71,8 +71,7 @@ export class DebootstrapImageBuilder implements ImageBuilder {
     const args = [`--variant=${recipe.variant}`, `--arch=${platform.debianArch}`, `--include=${recipe.packages.join(",")}`, recipe.suite, rootfs, mirror.url];
     // The second stage runs the target's binaries (dpkg, maintainer scripts, py3compile) under qemu
     // binfmt on a foreign platform: give them the platform's CPU model too (chroot keeps the env).
-    const env = platform.qemuCpu ? { QEMU_CPU: platform.qemuCpu } : {};
-    const child = execa("debootstrap", args, { env, cancelSignal: signal, all: true, buffer: { all: true }, reject: false, lines: true });
+    const child = execa("debootstrap", args, { env: qemuEnv(platform), cancelSignal: signal, all: true, buffer: { all: true }, reject: false, lines: true });
     let phase = "";
     let retrieved = 0;
     const started = Date.now();

@@ -98,9 +98,8 @@ export class ImageService {
       // Wheel layers cached on a host image sit on its old bytes: a forced rebuild drops them too,
       // so the next boot installs the wheels on the new image.
       if (target.kind === "host") {
-        for (const image of await this.list()) {
-          if (image.labels[IMAGE_LABELS.kind] === "wheels" && image.labels[IMAGE_LABELS.parent] === target.tag) await this.engine.removeImage(image.id);
-        }
+        const hosts = new Set([target.tag]);
+        for (const image of await this.list()) if (isWheelLayerOn(image, hosts)) await this.engine.removeImage(image.id);
       }
       await this.engine.removeImage(target.tag);
     }
@@ -158,9 +157,13 @@ export class ImageService {
  * Whether an image in the engine is wanted by the tags in `wanted`: it carries one of them, or it is
  * a cached wheel layer (suites' pip installs) on a wanted host image.
  */
-export function isWanted(image: EngineImage, wanted: Set<string>): boolean {
-  if (image.tags.some((t) => wanted.has(t))) return true;
-  return image.labels[IMAGE_LABELS.kind] === "wheels" && wanted.has(image.labels[IMAGE_LABELS.parent] ?? "");
+export function isWanted(image: EngineImage, wanted: ReadonlySet<string>): boolean {
+  return image.tags.some((t) => wanted.has(t)) || isWheelLayerOn(image, wanted);
+}
+
+/** Whether an image is a cached wheel layer on one of the host images tagged `hosts`. */
+function isWheelLayerOn(image: EngineImage, hosts: ReadonlySet<string>): boolean {
+  return image.labels[IMAGE_LABELS.kind] === "wheels" && hosts.has(image.labels[IMAGE_LABELS.parent] ?? "");
 }
 
 /** Default host build settings: the pyproject's version unless the caller sets one. */

@@ -33,7 +33,12 @@ const PLATFORMS: Record<PlatformId, PlatformInfo> = {
  * as root, and QEMU_CPU where the platform names a CPU model (see qemuCpu).
  */
 export function containerEnv(platform: PlatformInfo): Record<string, string> {
-  return { PIP_DISABLE_PIP_VERSION_CHECK: "1", PIP_NO_INPUT: "1", PIP_ROOT_USER_ACTION: "ignore", ...(platform.qemuCpu ? { QEMU_CPU: platform.qemuCpu } : {}) };
+  return { PIP_DISABLE_PIP_VERSION_CHECK: "1", PIP_NO_INPUT: "1", PIP_ROOT_USER_ACTION: "ignore", ...qemuEnv(platform) };
+}
+
+/** QEMU_CPU for a platform that names a CPU model (see qemuCpu), else nothing. */
+export function qemuEnv(platform: PlatformInfo): Record<string, string> {
+  return platform.qemuCpu ? { QEMU_CPU: platform.qemuCpu } : {};
 }
 
 /** containerEnv as Docker's `KEY=value` list. */
