@@ -7,33 +7,29 @@ import { runLabels } from "../../run/run-identity.ts";
 import { collect, enginesFor, progress, select, type MatrixOptions } from "../context.ts";
 import type { Selection } from "../context.ts";
 
-/** Every base and host image the selected cells need, per engine. */
-export function plannedImages(selection: Selection, options: { baseOnly?: boolean; mutant?: string } = {}): Array<{ service: ImageService; targets: ImageTarget[] }> {
+/**
+ * Every base and host image the selected cells need, per engine. With `mutantCatalogs`, also the host
+ * build of every mutant in each cell's host catalog (`npm run mutants` reuses them).
+ */
+export function plannedImages(selection: Selection, options: { baseOnly?: boolean; mutant?: string; mutantCatalogs?: boolean } = {}): Array<{ service: ImageService; targets: ImageTarget[] }> {
   return enginesFor(selection.matrix).map(({ platforms, engine }) => {
     const service = new ImageService(engine, selection.root);
     const targets: ImageTarget[] = [];
     for (const cell of selection.cells.filter((c) => platforms.includes(c.platform.id))) {
+      const hostDir = path.join(selection.root, cell.host.path);
       const base = service.baseTarget(cell.base.image, cell.platform.id);
-      const host = service.hostTarget(cell.host.id, cell.host.path, base, defaultHostSettings(`${selection.root}/${cell.host.path}`, { mutant: options.mutant }));
       targets.push(base);
-      if (!options.baseOnly) targets.push(host);
+      if (options.baseOnly) continue;
+      const mutants = [options.mutant, ...(options.mutantCatalogs && existsSync(catalogPath(hostDir)) ? loadMutants(hostDir).map((m) => m.name) : [])];
+      for (const mutant of mutants) targets.push(service.hostTarget(cell.host.id, cell.host.path, base, defaultHostSettings(hostDir, { mutant })));
     }
     return { service, targets: dedupe(targets) };
   });
 }
 
-/**
- * What `images list` and `images prune` keep: the matrix's images, plus the builds of every mutant
- * in a host's catalog (`npm run mutants` reuses them), per engine.
- */
-function keptImages(selection: Selection): Array<{ service: ImageService; targets: ImageTarget[]; mutantTags: Set<string> }> {
-  const hostDirs = [...new Set(selection.cells.map((c) => path.join(selection.root, c.host.path)))];
-  const mutants = hostDirs.filter((dir) => existsSync(catalogPath(dir))).flatMap((dir) => loadMutants(dir).map((m) => m.name));
-  const withMutants = mutants.map((mutant) => plannedImages(selection, { mutant }));
-  return plannedImages(selection).map((plan, i) => {
-    const mutantTargets = withMutants.flatMap((p) => p[i]!.targets).filter((t) => t.kind === "host");
-    return { ...plan, targets: dedupe([...plan.targets, ...mutantTargets]), mutantTags: new Set(mutantTargets.map((t) => t.tag)) };
-  });
+/** A host build with a mutant switched on. */
+function isMutantBuild(target: ImageTarget): boolean {
+  return target.kind === "host" && target.settings.mutant !== undefined;
 }
 
 function dedupe(targets: ImageTarget[]): ImageTarget[] {
@@ -82,14 +78,14 @@ export function registerImagesCommand(program: Command): void {
     .action(async (opts: MatrixOptions & { json?: boolean }) => {
       const selection = select(opts);
       const rows: Array<{ tag: string; kind: string; platform: string; sizeMiB: number; wanted: boolean }> = [];
-      for (const { service, targets, mutantTags } of keptImages(selection)) {
+      for (const { service, targets } of plannedImages(selection, { mutantCatalogs: true })) {
         const wanted = new Set(targets.map((t) => t.tag));
         for (const image of await service.list()) {
           const tag = image.tags[0] ?? image.id;
           rows.push({ tag, kind: image.labels[IMAGE_LABELS.kind] ?? "?", platform: image.labels[IMAGE_LABELS.platform] ?? "?", sizeMiB: Math.round(image.sizeBytes / 1024 ** 2), wanted: isWanted(image, wanted) });
         }
         // Missing mutant builds are not listed: `npm run mutants` builds the ones it needs.
-        for (const t of targets) if (!mutantTags.has(t.tag) && !rows.some((r) => r.tag === t.tag)) rows.push({ tag: t.tag, kind: t.kind, platform: t.platform.id, sizeMiB: 0, wanted: true });
+        for (const t of targets) if (!isMutantBuild(t) && !rows.some((r) => r.tag === t.tag)) rows.push({ tag: t.tag, kind: t.kind, platform: t.platform.id, sizeMiB: 0, wanted: true });
       }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -107,7 +103,7 @@ export function registerImagesCommand(program: Command): void {
     .action(async (opts: MatrixOptions & { all?: boolean }) => {
       const selection = select(opts);
       let count = 0;
-      for (const { service, targets } of keptImages(selection)) {
+      for (const { service, targets } of plannedImages(selection, { mutantCatalogs: true })) {
         for (const tag of await service.prune(targets, { all: opts.all })) {
           progress(`removed ${tag}`);
           count += 1;
