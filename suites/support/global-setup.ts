@@ -39,10 +39,14 @@ export default async function globalSetup(project: TestProject): Promise<() => P
   const run = currentRun();
   const cells = runCells();
   const engines = new Map<string, DockerEngine>();
-  for (const cell of cells) {
+  /** The engine of a cell's platform, one per endpoint. */
+  const engineOf = (cell: Cell): DockerEngine => {
     const endpoint = resolveEndpoint(cell.platform.engine);
-    if (!engines.has(endpoint)) engines.set(endpoint, new DockerEngine(endpoint));
-  }
+    let engine = engines.get(endpoint);
+    if (!engine) engines.set(endpoint, (engine = new DockerEngine(endpoint)));
+    return engine;
+  };
+  for (const cell of cells) engineOf(cell);
   for (const engine of engines.values()) {
     await engine.version();
     await sweep(engine);
@@ -53,7 +57,7 @@ export default async function globalSetup(project: TestProject): Promise<() => P
 
   const cellImages: CellImages = {};
   for (const cell of cells) {
-    const service = new ImageService(engines.get(resolveEndpoint(cell.platform.engine))!, PROJECT_ROOT);
+    const service = new ImageService(engineOf(cell), PROJECT_ROOT);
     const base = service.baseTarget(cell.base.image, cell.platform.id);
     // DISTCHECK_MUTANT boots a reference host built with one clause broken (hosts/reference mutants).
     const mutant = process.env.DISTCHECK_MUTANT ? findMutant(loadMutants(`${PROJECT_ROOT}/${cell.host.path}`), process.env.DISTCHECK_MUTANT).name : undefined;
@@ -70,8 +74,7 @@ export default async function globalSetup(project: TestProject): Promise<() => P
   if (native && !cells.some((c) => c.platform.id === native) && cells.some((c) => c.platform.timingFactor === "auto")) {
     const reference = runCells({ ...process.env, DISTCHECK_PLATFORM: native }).find((c) => c.base.id === cells[0]!.base.id);
     if (reference) {
-      const engine = new DockerEngine(resolveEndpoint(reference.platform.engine));
-      const service = new ImageService(engine, PROJECT_ROOT);
+      const service = new ImageService(engineOf(reference), PROJECT_ROOT);
       const base = service.baseTarget(reference.base.image, reference.platform.id);
       if (process.env.DISTCHECK_SKIP_IMAGE_BUILD !== "1") await service.ensure([base], { runLabels: runLabels(run), progress: (t, line) => process.stderr.write(`[images] ${t}: ${line}\n`) });
       cellImages[reference.id] = { base: base.tag, host: base.tag };
