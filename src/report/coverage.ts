@@ -1,9 +1,10 @@
+import { CONTRACT } from "../contract/contract.ts";
+
 /**
- * The clauses the default matrix must cover against the reference host (issue scope: every WHL,
- * ARC and HST clause). DIR, BND and KRN belong to other hosts and are not required here.
+ * The clause families the default matrix must cover against the reference host: the WHL, ARC and
+ * HST clauses. DIR, BND and KRN belong to other hosts and are not required here.
  */
-export const REQUIRED_CLAUSES: readonly string[] = [
-  ...Array.from({ length: 15 }, (_, i) => `WHL-${String(i + 1).padStart(2, "0")}`),
-  ...Array.from({ length: 16 }, (_, i) => `ARC-${String(i + 1).padStart(2, "0")}`),
-  ...Array.from({ length: 3 }, (_, i) => `HST-${String(i + 1).padStart(2, "0")}`),
-];
+export const REQUIRED_FAMILIES: readonly string[] = ["WHL", "ARC", "HST"];
+
+/** Every clause of the required families, from contract.json: a clause added there is required at once. */
+export const REQUIRED_CLAUSES: readonly string[] = CONTRACT.clauses.filter((c) => REQUIRED_FAMILIES.includes(c.family)).map((c) => c.id);

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
+import { CONTRACT, clauseOf, plainText, type Contract } from "../contract/contract.ts";
 import { DistcheckError } from "../errors/distcheck-error.ts";
 
 /** Flags for Debian's Chromium on a machine with no outside network (see the env notes). */
@@ -55,22 +56,8 @@ async function withReport<T>(reportDir: string, executablePath: string | undefin
  */
 export async function checkReportInBrowser(reportDir: string, expected: string[], options: { executablePath?: string; depth?: number } = {}): Promise<BrowserCheck> {
   return withReport(reportDir, options.executablePath, async ({ page, external }) => {
-    // Expand the tree level by level (each click renders the next level's sections). Two levels,
-    // epics then clause stories, reveal the cell rows; deeper would cost a click per suite and cell.
-    const opened = new Set<string>();
-    for (let round = 0; round < (options.depth ?? 2); round++) {
-      const sections = page.locator('[data-testid="tree-section"]');
-      const ids = await sections.evaluateAll((els) => els.map((e) => e.getAttribute("data-tree-node-id") ?? ""));
-      const fresh = ids.filter((id) => id && !opened.has(id));
-      if (fresh.length === 0) break;
-      for (const id of fresh.slice(0, 300)) {
-        opened.add(id);
-        const section = page.locator(`[data-tree-node-id="${id}"]`);
-        // An expanded section has its subtree rendered beside it; groups with failures open by themselves.
-        const expanded = await section.evaluate((e) => (e.parentElement?.children.length ?? 0) > 1).catch(() => true);
-        if (!expanded) await section.locator('> [data-testid="tree-arrow"]').click({ force: true, timeout: 5000 }).catch(() => undefined);
-      }
-    }
+    // Two levels, epics then clause stories, reveal the cell rows; deeper would cost a click per suite and cell.
+    await expandTree(page, options.depth ?? 2);
     const text = await page.locator("body").innerText();
     const missing = expected.filter((e) => !text.includes(e));
     const screenshot = path.join(reportDir, "screenshot.png");
@@ -79,11 +66,61 @@ export async function checkReportInBrowser(reportDir: string, expected: string[]
   });
 }
 
+/** Expands the report's tree level by level (each click renders the next level's sections). */
+async function expandTree(page: Page, depth: number): Promise<void> {
+  const opened = new Set<string>();
+  for (let round = 0; round < depth; round++) {
+    const sections = page.locator('[data-testid="tree-section"]');
+    const ids = await sections.evaluateAll((els) => els.map((e) => e.getAttribute("data-tree-node-id") ?? ""));
+    const fresh = ids.filter((id) => id && !opened.has(id));
+    if (fresh.length === 0) break;
+    for (const id of fresh.slice(0, 300)) {
+      opened.add(id);
+      const section = page.locator(`[data-tree-node-id="${id}"]`);
+      // An expanded section has its subtree rendered beside it; groups with failures open by themselves.
+      const expanded = await section.evaluate((e) => (e.parentElement?.children.length ?? 0) > 1).catch(() => true);
+      if (!expanded) await section.locator('> [data-testid="tree-arrow"]').click({ force: true, timeout: 5000 }).catch(() => undefined);
+    }
+  }
+}
+
+/** Opens one test's page; a passed test's leaf shows only once its epic, story and cell are expanded. */
+async function openTest(page: Page, testName: string): Promise<void> {
+  const leaf = page.locator('[data-testid="tree-leaf"]', { hasText: testName }).first();
+  // Groups with failures open by themselves, shortly after the tree renders; others need clicks.
+  if (!(await leaf.waitFor({ timeout: 2000 }).then(() => true, () => false))) await expandTree(page, 3);
+  await leaf.click();
+  await page.getByText("Overview", { exact: true }).first().waitFor({ timeout: 30_000 });
+}
+
 /** Opens one test's page in the report and returns what it shows (tabs with counts, category, ...). */
 export async function inspectTestInBrowser(reportDir: string, testName: string, options: { executablePath?: string } = {}): Promise<string> {
   return withReport(reportDir, options.executablePath, async ({ page }) => {
-    await page.locator('[data-testid="tree-leaf"]', { hasText: testName }).first().click();
-    await page.getByText("Overview", { exact: true }).first().waitFor({ timeout: 30_000 });
+    await openTest(page, testName);
     return await page.locator("body").innerText();
   });
+}
+
+/**
+ * Opens one test's page and returns the text of its description as rendered ("" when it has none).
+ * Allure's awesome report renders a description into its own iframe, so the page's text lacks it.
+ */
+export async function testDescriptionInBrowser(reportDir: string, testName: string, options: { executablePath?: string } = {}): Promise<string> {
+  return withReport(reportDir, options.executablePath, async ({ page }) => {
+    await openTest(page, testName);
+    const frame = page.locator('[data-testid="test-result-description-frame"]').first();
+    // The test's page has rendered (Overview): a description that is not there within seconds never comes.
+    if (!(await frame.waitFor({ timeout: 5000 }).then(() => true, () => false))) return "";
+    return await page.frameLocator('[data-testid="test-result-description-frame"]').first().locator("body").innerText();
+  });
+}
+
+/**
+ * What of its clauses' citation a test's rendered description lacks: for each clause id, the id with
+ * the contract version (`WHL-03 (contract 1.0.0)`) and the clause's text from contract.json.
+ */
+export function missingCitations(description: string, clauseIds: string[], contract: Contract = CONTRACT): string[] {
+  const expected = clauseIds.flatMap((id) => [`${id} (contract ${contract.version})`, plainText(clauseOf(id, contract)?.text ?? `${id}: no such clause in contract.json`)]);
+  const seen = description.replace(/\s+/g, " ");
+  return expected.filter((e) => !seen.includes(e));
 }

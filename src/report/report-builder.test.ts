@@ -1,6 +1,9 @@
+import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { CONTRACT, clauseOf } from "../contract/contract.ts";
+import { NOT_YET_COVERED } from "../contract/not-yet-covered.ts";
 import { buildReport, clauseTable, enrichResults, externalResources, junitXml, stripAnalytics, summarise } from "./report-builder.ts";
 import { RECORDS_DIR, type TestRecord } from "./test-record.ts";
 import { writeResults, type Spec } from "./synthetic-results.ts";
@@ -26,6 +29,8 @@ describe("enrichResults", () => {
     expect(failed.parameters).toEqual(expect.arrayContaining([{ name: "platform", value: "linux-aarch64" }, { name: "Debian suite", value: "bookworm" }, { name: "Python", value: "3.11" }]));
     expect(failed.attachments).toHaveLength(1);
     expect(readFileSync(path.join(out, failed.attachments[0].source), "utf8")).toBe("LOG-LINE");
+    // The story's clause, cited from the contract with its version, is the test's description.
+    expect(failed.description).toBe(`**WHL-03** (contract ${CONTRACT.version}): ${clauseOf("WHL-03")!.text}`);
     const passed = results.find((r) => r.status === "passed");
     expect(passed.parameters).toContainEqual({ name: "platform", value: "linux-x86_64" });
     expect(passed.attachments).toEqual([]);
@@ -48,6 +53,30 @@ describe("enrichResults with a bodiless attachment", () => {
   });
 });
 
+describe("enrichResults and the contract", () => {
+  const enriched = (specs: Spec[]): Array<{ name: string; description?: string }> => {
+    const dir = tmp();
+    writeResults(dir, specs);
+    const out = path.join(tmp(), "enriched");
+    enrichResults([dir], out, undefined, pythonOf);
+    return readdirSync(out).filter((f) => f.endsWith("-result.json")).map((f) => JSON.parse(readFileSync(path.join(out, f), "utf8")));
+  };
+
+  it("cites every clause a test names, in order, and says so for an id the contract lacks", () => {
+    const [several] = enriched([{ suite: "h", cell: X86, name: "ARC-04, ARC-07: refuses a symlink", state: "passed", clauses: ["ARC-04", "ARC-07", "ARC-99"] }]);
+    expect(several!.description).toBe([
+      `**ARC-04** (contract ${CONTRACT.version}): ${clauseOf("ARC-04")!.text}`,
+      `**ARC-07** (contract ${CONTRACT.version}): ${clauseOf("ARC-07")!.text}`,
+      `**ARC-99**: not a clause of contract ${CONTRACT.version}`,
+    ].join("\n\n"));
+  });
+
+  it("leaves a test that names no clause without a description", () => {
+    const [plain] = enriched([{ suite: "platform", cell: X86, name: "runs on the cell's machine architecture", state: "passed" }]);
+    expect(plain!.description).toBeUndefined();
+  });
+});
+
 describe("summarise and the gate", () => {
   const records = (specs: Spec[]): TestRecord[] => {
     const dir = tmp();
@@ -65,6 +94,12 @@ describe("summarise and the gate", () => {
     ]), opts);
     expect(s.gate).toEqual({ passed: true, reasons: [] });
     expect(s.clauses["WHL-03"]).toEqual({ [X86]: "passed", [ARM]: "passed" });
+  });
+
+  it("names the contract version, the SHA-256 of CONTRACT.md and the clauses no suite covers yet", () => {
+    const s = summarise(records([{ suite: "d", cell: X86, name: "WHL-03: a", state: "passed" }]), opts);
+    expect(s.contract).toEqual({ version: CONTRACT.version, sha256: createHash("sha256").update(readFileSync(path.resolve(import.meta.dirname, "../../CONTRACT.md"))).digest("hex"), notYetCovered: [...NOT_YET_COVERED] });
+    expect(clauseTable(s).split("\n")[0]).toMatch(new RegExp(`^clause\\s+linux-x86_64\\s+linux-aarch64\\s+\\(contract ${CONTRACT.version.replace(/\./g, "\\.")}\\)$`));
   });
 
   it("fails on a failed test, naming its category", () => {
@@ -97,6 +132,10 @@ describe("summarise and the gate", () => {
     expect(xml).toContain('<testsuite name="d" tests="1" failures="1" skipped="0">');
     expect(xml).toContain(`name="[${X86}] WHL-03: a &lt;b&gt;"`);
     expect(xml).toContain('<failure message="expected 1 to be 2">');
+    // Every testsuite carries the contract it was judged against, before its testcases.
+    const props = `<properties>\n      <property name="contract.version" value="${CONTRACT.version}"/>\n      <property name="contract.sha256" value="${CONTRACT.sha256}"/>\n    </properties>`;
+    expect(xml.split(props)).toHaveLength(3);
+    expect(xml).toMatch(/<testsuite name="d"[^>]*>\n\s*<properties>/);
   });
 });
 
@@ -121,6 +160,13 @@ describe("buildReport", () => {
     expect(merged.summary.clauses).toEqual(one.summary.clauses);
     expect(merged.summary.categories).toEqual({ product: 0, harness: 1, infrastructure: 0 });
     expect(readdirSync(merged.dir)).toEqual(expect.arrayContaining(["index.html", "summary.json", "junit.xml"]));
+    const written = JSON.parse(readFileSync(path.join(merged.dir, "summary.json"), "utf8")) as { contract: unknown };
+    expect(written.contract).toEqual({ version: CONTRACT.version, sha256: CONTRACT.sha256, notYetCovered: [...NOT_YET_COVERED] });
+    expect(readFileSync(path.join(merged.dir, "junit.xml"), "utf8")).toContain(`<property name="contract.sha256" value="${CONTRACT.sha256}"/>`);
+    // The environment rows Allure shows: the contract and what it does not cover yet.
+    const rc = readFileSync(path.join(merged.dir, ".allurerc.mjs"), "utf8");
+    expect(rc).toContain(`"contract": "${CONTRACT.version} (CONTRACT.md sha256 ${CONTRACT.sha256})"`);
+    expect(rc).toContain(`"clauses not yet covered": "${NOT_YET_COVERED.join(", ")}"`);
     // The published page loads nothing from the network (Allure's analytics tag is removed).
     expect(externalResources(readFileSync(path.join(merged.dir, "index.html"), "utf8"))).toEqual([]);
   }, 60_000);

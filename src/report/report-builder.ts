@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
+import { citation, contractStamp, type ContractStamp } from "../contract/contract.ts";
 import { DistcheckError } from "../errors/distcheck-error.ts";
 import { ALLURE_CATEGORIES, categorise, type FailureCategory } from "./failure-category.ts";
 import { readRunEnvironment, type RunEnvironment } from "./run-environment.ts";
@@ -21,6 +22,8 @@ export interface ReportSummary {
   /** clause id → cell id → verdict (failed if any test of the clause failed there). */
   clauses: Record<string, Record<string, Verdict>>;
   gate: { passed: boolean; reasons: string[] };
+  /** The contract the verdicts are against: version, SHA-256 of CONTRACT.md, clauses no suite covers yet. */
+  contract: ContractStamp;
   environment?: RunEnvironment;
 }
 
@@ -63,6 +66,8 @@ interface AllureResult {
   fullName?: string;
   status?: string;
   statusDetails?: { message?: string; trace?: string };
+  /** Markdown; Allure renders it (raw HTML escaped) as the test's description. */
+  description?: string;
   labels: Array<{ name: string; value: string }>;
   parameters: Array<{ name: string; value: string }>;
   attachments: Array<{ name: string; source: string; type: string }>;
@@ -105,6 +110,8 @@ function decorate(result: AllureResult, record: TestRecord, environment: RunEnvi
   if (category) labels.push({ name: "distcheck.category", value: category });
   if (record.cell) labels.push({ name: "tag", value: record.cell.platform });
   result.labels = labels;
+  // A reader of a result sees what was promised, in the words of the contract version it was judged against.
+  if (record.clauses.length > 0) result.description = [...record.clauses.map((c) => citation(c)), result.description].filter(Boolean).join("\n\n");
   if (record.state === "failed" && result.status !== "failed" && result.status !== "broken") {
     // Skipped by vitest because its suite's setup failed; the record carries the setup's error.
     result.status = "failed";
@@ -169,6 +176,7 @@ export function summarise(records: Iterable<TestRecord>, options: Pick<BuildRepo
     platforms: [...options.platforms],
     clauses: Object.fromEntries(Object.entries(clauses).sort(([a], [b]) => a.localeCompare(b))),
     gate: { passed: reasons.length === 0, reasons },
+    contract: contractStamp(),
     environment,
   };
 }
@@ -177,8 +185,10 @@ function xml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
 }
 
-/** JUnit XML of the (merged) records: one testsuite per suite file. */
-export function junitXml(records: Iterable<TestRecord>): string {
+/** JUnit XML of the (merged) records: one testsuite per suite file, each naming the contract it was judged against. */
+export function junitXml(records: Iterable<TestRecord>, contract: ContractStamp = contractStamp()): string {
+  // <properties> sits on each testsuite: the JUnit schema CI tools validate against has none on <testsuites>.
+  const properties = `    <properties>\n      <property name="contract.version" value="${xml(contract.version)}"/>\n      <property name="contract.sha256" value="${xml(contract.sha256)}"/>\n    </properties>`;
   const bySuite = new Map<string, TestRecord[]>();
   for (const r of records) bySuite.set(r.suite, [...(bySuite.get(r.suite) ?? []), r]);
   const suites = [...bySuite].sort(([a], [b]) => a.localeCompare(b)).map(([suite, rs]) => {
@@ -197,7 +207,7 @@ export function junitXml(records: Iterable<TestRecord>): string {
       });
     const failures = rs.filter((r) => r.state === "failed").length;
     const skipped = rs.filter((r) => r.state !== "passed" && r.state !== "failed").length;
-    return `  <testsuite name="${xml(suite)}" tests="${rs.length}" failures="${failures}" skipped="${skipped}">\n${cases.join("\n")}\n  </testsuite>`;
+    return `  <testsuite name="${xml(suite)}" tests="${rs.length}" failures="${failures}" skipped="${skipped}">\n${properties}\n${cases.join("\n")}\n  </testsuite>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n${suites.join("\n")}\n</testsuites>\n`;
 }
@@ -206,7 +216,7 @@ export function junitXml(records: Iterable<TestRecord>): string {
 export function clauseTable(summary: ReportSummary): string {
   const platforms = summary.platforms;
   const width = Math.max(...platforms.map((p) => p.length), 4);
-  const lines = [`${"clause".padEnd(8)} ${platforms.map((p) => p.padEnd(width)).join(" ")}`];
+  const lines = [`${"clause".padEnd(8)} ${platforms.map((p) => p.padEnd(width)).join(" ")}  (contract ${summary.contract.version})`];
   for (const [clause, cells] of Object.entries(summary.clauses)) {
     const cols = platforms.map((p) => {
       const vs = Object.entries(cells).filter(([c]) => c.startsWith(`${p}.`)).map(([, v]) => v);
@@ -241,6 +251,8 @@ export async function buildReport(options: BuildReportOptions & { pythonOf: (bas
     ...Object.fromEntries(Object.entries(environment?.timingFactors ?? {}).map(([k, v]) => [`timing factor ${k}`, String(v)])),
     ...Object.fromEntries(Object.entries(environment?.images ?? {}).map(([k, v]) => [`image ${k}`, `${v.host} (${(v.hostId ?? "?").slice(7, 19)})`])),
     ...(environment?.mutant ? { mutant: environment.mutant } : {}),
+    contract: `${summary.contract.version} (CONTRACT.md sha256 ${summary.contract.sha256})`,
+    "clauses not yet covered": summary.contract.notYetCovered.join(", ") || "none",
     ...mutationScore(options.reportsRoot),
     ...options.extraVariables,
   };

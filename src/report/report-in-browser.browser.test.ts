@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkReportInBrowser, inspectTestInBrowser } from "./report-browser-check.ts";
+import { CONTRACT } from "../contract/contract.ts";
+import { checkReportInBrowser, inspectTestInBrowser, missingCitations, testDescriptionInBrowser } from "./report-browser-check.ts";
 import { buildReport, type ReportSummary } from "./report-builder.ts";
 import { writeResults } from "./synthetic-results.ts";
 import { tempDirs } from "../testing/temp-dirs.ts";
@@ -36,7 +37,14 @@ describe("the Allure report in a browser", () => {
     expect(page).toMatch(/History\s+1\b/);
     expect(page).toMatch(/Attachments\s+1\b/);
     expect(page).toContain("Product defects (the host broke a clause)");
-  }, 120_000);
+    // Its description cites its clause: the id with the contract version, and the clause's text from contract.json.
+    const description = await testDescriptionInBrowser(dir, "ARC-04: refuses a symlink");
+    expect(missingCitations(description, ["ARC-04"]), `the rendered description: ${JSON.stringify(description)}`).toEqual([]);
+    // A passed test (whose tree group does not open by itself) cites its clauses too.
+    const passed = await testDescriptionInBrowser(dir, "WHL-03: reports entry_point_load_failed");
+    expect(missingCitations(passed, ["WHL-03"]), `the rendered description: ${JSON.stringify(passed)}`).toEqual([]);
+    expect(passed).toContain(`contract ${CONTRACT.version}`);
+  }, 180_000);
 
   it("reports/latest of the last conformance run shows each of its clauses and platforms", async () => {
     expect(existsSync(path.join(LATEST, "index.html")), "run `npm run conformance` first: reports/latest/index.html is missing").toBe(true);

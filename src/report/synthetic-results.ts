@@ -1,9 +1,19 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { clauseIdsOf } from "./test-identity.ts";
 import { RECORDS_DIR, type TestRecord } from "./test-record.ts";
 
 // Test support: results as allure-vitest and distcheck's reporter write them, for report tests.
-export type Spec = { suite: string; cell: string; name: string; state: TestRecord["state"]; error?: { name: string; message: string }; attach?: string };
+export type Spec = {
+  suite: string;
+  cell: string;
+  name: string;
+  state: TestRecord["state"];
+  error?: { name: string; message: string };
+  attach?: string;
+  /** The record's clause ids; by default those the title leads with, as distcheck's reporter reads them. */
+  clauses?: string[];
+};
 
 /** Writes what allure-vitest and distcheck's reporter would write for these tests. */
 export function writeResults(dir: string, specs: Spec[]): void {
@@ -24,7 +34,7 @@ export function writeResults(dir: string, specs: Spec[]): void {
       suite: s.suite,
       suitePath: [describe],
       name: s.name,
-      clauses: /^([A-Z]{3}-\d{2})/.exec(s.name) ? [s.name.slice(0, 6)] : [],
+      clauses: s.clauses ?? clauseIdsOf(s.name),
       cell: { id: s.cell, platform: platform as "linux-x86_64", base, host },
       state: s.state,
       durationMs: 5,
