@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import type { BootedHost } from "../src/hosts/booted-host.ts";
+import type { HostEvent, InstallRequest } from "../src/hosts/host-wire.ts";
 import type { Cell } from "../src/matrix/matrix.ts";
 import { scaledBound } from "../src/timing/timing-factor.ts";
-import { runCells } from "./support/cells.ts";
+import { cellsImplementing } from "./support/cells.ts";
 import { DownloadSidecar, networkOf, type SidecarRequest } from "./support/download-sidecar.ts";
 import { CONTAINER_ARCHIVES, archive, containerPath, hostileEntries } from "./support/fixture-files.ts";
 import {
-  DEFAULT_DATA_DIR,
   describeDiff,
   diffSnapshots,
   diffWithin,
@@ -19,13 +19,14 @@ import {
   type SnapshotDiff,
 } from "./support/filesystem-snapshot.ts";
 import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
-import { runningPid, monotonicMs, type ExtensionStatus } from "./support/agent.ts";
+import { runningPid, monotonicMs } from "./support/agent.ts";
 
 // ARC-02: the SHA-256 of the downloaded bytes is checked before anything is extracted; a mismatch
 // fails at once and leaves no trace, the previous version untouched and runnable. ARC-03: downloads
 // time out and are capped in size; a truncated download is a checksum failure. The host runs with a
-// small `download_timeout` and `max_download_bytes` so both bounds are reached in seconds; downloads
-// come from a sidecar on the run's internal network that can truncate, stall, drip and oversend.
+// small download timeout and download cap (settings `downloadTimeoutS`, `maxDownloadBytes`) so both
+// bounds are reached in seconds; downloads come from a sidecar on the run's internal network that
+// can truncate, stall, drip and oversend.
 //
 // Uppercase hex: ARC-02 checks "the SHA-256 of the downloaded bytes", a 256-bit value; hex is only
 // its spelling and hex digits are case-insensitive (RFC 4648 §8 lists the lower-case alphabet, and
@@ -33,8 +34,7 @@ import { runningPid, monotonicMs, type ExtensionStatus } from "./support/agent.t
 // host must accept it. An empty or missing checksum is not a digest at all: it must be refused with
 // a clear error (INTERFACE.md: `checksum_invalid`), never treated as "skip the check".
 
-const cells = runCells();
-const DATA_DIR = DEFAULT_DATA_DIR;
+const cells = cellsImplementing("ARC");
 /**
  * The configured download timeout, seconds: short enough to wait for, long enough that a normal
  * download of a few KiB from the sidecar (about 50 ms natively) never hits it, also under emulation:
@@ -63,17 +63,6 @@ const OVERSIZED_FILE = `${CONTAINER_ARCHIVES}/oversized-9.9.9.tar.gz`;
 
 const wrongSha = createHash("sha256").update("these are not the archive's bytes").digest("hex");
 
-interface ErrorBody {
-  error?: { code: string; message: string };
-}
-interface HostEvent {
-  t_ms: number;
-  event: string;
-  source?: string;
-  code?: string;
-  message?: string;
-}
-
 describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => {
   const factor = timingFactorOf(cell);
   const DOWNLOAD_TIMEOUT_S = downloadTimeoutS(factor);
@@ -88,7 +77,7 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
   beforeAll(async () => {
     host = await bootHost(cell, {
       files: [previous, candidate, hostile],
-      config: { download_timeout: DOWNLOAD_TIMEOUT_S, max_download_bytes: MAX_DOWNLOAD_BYTES },
+      settings: { downloadTimeoutS: DOWNLOAD_TIMEOUT_S, maxDownloadBytes: MAX_DOWNLOAD_BYTES },
     });
     sidecar = await DownloadSidecar.start(cell, await networkOf(host.container), [previous, candidate, hostile], factor);
     await prepareHarnessDir(host.container);
@@ -96,12 +85,12 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
     const made = await host.container.exec(["sh", "-c", `head -c ${2 * MAX_DOWNLOAD_BYTES} /dev/urandom > ${OVERSIZED_FILE} && sha256sum ${OVERSIZED_FILE}`]);
     if (made.exitCode !== 0) throw new Error(`setup: could not write ${OVERSIZED_FILE}: ${made.stderr}`);
     oversizedSha = made.stdout.split(/\s+/)[0]!;
-    const res = await host.post("/api/agent/install", { source: containerPath(previous), sha256: previous.sha256, id: TARGET_ID });
+    const res = await host.agent.install({ source: containerPath(previous), sha256: previous.sha256, id: TARGET_ID });
     if (res.status !== 201) throw new Error(`setup: installing ${previous.name} ${previous.version} as ${TARGET_ID} answered ${res.status} ${JSON.stringify(res.body)}`);
     previousPid = await runningPid(host, TARGET_ID, previous.version, 30_000 * factor);
-    previousCode = await hashTree(host.container, `${DATA_DIR}/extensions/${TARGET_ID}/${previous.version}/code`);
+    previousCode = await hashTree(host.container, `${host.dataDir}/extensions/${TARGET_ID}/${previous.version}/code`);
     fullBefore = await snapshotFilesystem(host.container);
-    baseline = await snapshotFilesystem(host.container, { root: DATA_DIR });
+    baseline = await snapshotFilesystem(host.container, { root: host.dataDir });
   }, 300_000 * factor);
 
   afterAll(async () => {
@@ -113,40 +102,42 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
    * Installs `body` (as TARGET_ID unless it names an id), expects a refusal with `code`, then checks
    * ARC-02/ARC-07: no install directory for the offered version, nothing added or removed in the
    * data directory (temp files gone), the previous version still running as the same process.
+   * `sha256` may be missing: that malformed request is one of the cases, sent as it is.
    */
-  async function expectRefusal(ctx: TestContext, body: Record<string, unknown>, codes: string[], offeredVersion = candidate.version) {
+  async function expectRefusal(ctx: TestContext, body: { source: string; sha256?: string }, codes: string[], offeredVersion = candidate.version) {
     let diff: SnapshotDiff | undefined;
     let response: unknown;
     attachOnFailure(ctx, () => host, async () => ({
       request: body,
       response,
       "data directory changes": diff ? describeDiff(diff) : "(not taken)",
-      events: (await host.get<HostEvent[]>("/api/events")).slice(-20),
+      events: (await host.events()).slice(-20),
       sidecar: await sidecar.requests().catch((e: unknown) => String(e)),
     }));
     const sentAt = monotonicMs();
     const started = performance.now();
-    const res = await host.post<ErrorBody>("/api/agent/install", { id: TARGET_ID, ...body });
+    const res = await host.agent.install({ id: TARGET_ID, ...body } as InstallRequest);
     const elapsedMs = performance.now() - started;
     const answeredAt = monotonicMs();
     response = res;
-    const after = await snapshotFilesystem(host.container, { root: DATA_DIR });
+    const dataDir = host.dataDir;
+    const after = await snapshotFilesystem(host.container, { root: dataDir });
     diff = diffSnapshots(baseline, after);
     baseline = after;
     expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
     expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
     expect(codes, `code ${res.body.error?.code}: ${res.body.error?.message}`).toContain(res.body.error?.code);
     expect(res.body.error?.message, "a message that says what was wrong").toMatch(/\S{10,}/);
-    expect(after.has(`${DATA_DIR}/extensions/${TARGET_ID}/${offeredVersion}`), "install directory of the refused version").toBe(false);
-    expect(unexpectedDataDirChanges(diff, DATA_DIR), describeDiff(diff)).toEqual([]);
-    const status = await host.get<ExtensionStatus>(`/api/agent/extensions/${TARGET_ID}`);
+    expect(after.has(`${dataDir}/extensions/${TARGET_ID}/${offeredVersion}`), "install directory of the refused version").toBe(false);
+    expect(unexpectedDataDirChanges(diff, dataDir), describeDiff(diff)).toEqual([]);
+    const status = await host.agent.status(TARGET_ID);
     expect(status, "the previously installed version").toMatchObject({ version: previous.version, state: "running", pid: previousPid });
     return { res, elapsedMs, sentAt, answeredAt };
   }
 
   /** The host's install_started / install_refused pair for `source` inside [from, to] (shared clock). */
   async function refusalEvents(source: string, from: number, to: number): Promise<{ started: HostEvent; refused: HostEvent }> {
-    const events = (await host.get<HostEvent[]>("/api/events")).filter((e) => e.source === source && e.t_ms >= from - 1 && e.t_ms <= to + 1);
+    const events = (await host.events()).filter((e) => e.source === source && e.t_ms >= from - 1 && e.t_ms <= to + 1);
     const started = events.find((e) => e.event === "install_started");
     const refused = events.find((e) => e.event === "install_refused");
     expect(started, `install_started for ${source} between ${from} and ${to} ms (CLOCK_MONOTONIC)`).toBeDefined();
@@ -240,22 +231,22 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
 
     it("ARC-02: a SHA-256 written in uppercase hex is the same digest and is accepted", async () => {
       const id = "distcheck.checksum-uppercase";
-      const res = await host.post<{ id: string; version: string }>("/api/agent/install", { source: sidecar.fileUrl(candidate), sha256: candidate.sha256.toUpperCase(), id });
+      const res = await host.agent.install({ source: sidecar.fileUrl(candidate), sha256: candidate.sha256.toUpperCase(), id });
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(res.body).toMatchObject({ id, version: candidate.version });
       await runningPid(host, id, candidate.version, 30_000 * factor);
-      baseline = await snapshotFilesystem(host.container, { root: DATA_DIR });
+      baseline = await snapshotFilesystem(host.container, { root: host.dataDir });
     }, 60_000 * factor);
 
     it("ARC-02 ARC-07: after every refusal nothing outside the data directory changed, and the previous version is intact and still starts", async (ctx) => {
       let outside: SnapshotDiff | undefined;
       attachOnFailure(ctx, () => host, async () => ({ "changes outside the data directory": outside ? describeDiff(outside, 200) : "(not taken)" }));
-      outside = diffWithin(diffSnapshots(fullBefore, await snapshotFilesystem(host.container)), DATA_DIR, true);
+      outside = diffWithin(diffSnapshots(fullBefore, await snapshotFilesystem(host.container)), host.dataDir, true);
       expect(describeDiff(outside, 200)).toBe("(no differences)");
-      expect(await hashTree(host.container, `${DATA_DIR}/extensions/${TARGET_ID}/${previous.version}/code`), "code/ of the previous version").toBe(previousCode);
-      const stopped = await host.post<ExtensionStatus>(`/api/agent/extensions/${TARGET_ID}/stop`, {});
+      expect(await hashTree(host.container, `${host.dataDir}/extensions/${TARGET_ID}/${previous.version}/code`), "code/ of the previous version").toBe(previousCode);
+      const stopped = await host.agent.stop(TARGET_ID);
       expect(stopped.status, JSON.stringify(stopped.body)).toBeLessThan(300);
-      const started = await host.post<ExtensionStatus>(`/api/agent/extensions/${TARGET_ID}/start`, {});
+      const started = await host.agent.start(TARGET_ID);
       expect(started.status, JSON.stringify(started.body)).toBeLessThan(300);
       const pid = await runningPid(host, TARGET_ID, previous.version, 30_000 * factor);
       expect(pid).not.toBe(previousPid);

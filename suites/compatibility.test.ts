@@ -4,27 +4,23 @@ import type { ArchiveIndexEntry } from "../src/fixtures/build/fixture-index.ts";
 import { loadFixtureDeclarations } from "../src/fixtures/declarations/declaration-loader.ts";
 import type { ArchiveDeclaration, WheelDeclaration } from "../src/fixtures/declarations/fixture-declaration.ts";
 import type { BootedHost, WitnessLine } from "../src/hosts/booted-host.ts";
+import { COMPATIBILITY_CORE_VERSIONS } from "../src/hosts/core-version-plan.ts";
+import type { HostSettings } from "../src/hosts/host-adapter.ts";
+import type { AgentAnswer, EffectiveConfig, ExtensionStatus, HostVersions, InstallAnswer } from "../src/hosts/host-wire.ts";
+import { observeWheels, predictWheelsFor } from "../src/hosts/wheel-observation.ts";
 import type { Cell } from "../src/matrix/matrix.ts";
-import {
-  judgeWheels,
-  pickPlatformPackage,
-  predictHostRange,
-  predictWheels,
-  type HostDiagnostic,
-  type HostRegistry,
-  type ListedExtension,
-  type WheelJudgement,
-  type WheelObservation,
-} from "../src/oracle/index.ts";
+import { judgeWheels, pickPlatformPackage, predictHostRange, predictWheels, type WheelJudgement, type WheelObservation } from "../src/oracle/index.ts";
 import { PROJECT_ROOT, runCells } from "./support/cells.ts";
-import { archive, archiveVariants, containerPath, wheel } from "./support/fixture-files.ts";
-import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
+import { archive, archiveVariants, containerPath } from "./support/fixture-files.ts";
+import { adapterOf, attachOnFailure, bootHost, implementsFamilies, sampleWheel, timingFactorOf } from "./support/host.ts";
 
 // Compatibility (WHL-08..10, ARC-11, ARC-12). One container per cell holds every compatibility and
 // chain sample; the host is restarted once per plan with another core version (PEP 440 boundaries of
 // each fixture range, pre-releases on both sides), another agent version (npm range boundaries) and
-// its own data directory. What each boot must show comes from the oracle (src/oracle), fed with the
-// declarations and the versions the suite set, never with the host's answers.
+// its own data directory. A host that reads its core version from its own metadata boots a fresh
+// container of its image built at that version instead. What each boot must show comes from the
+// oracle (src/oracle), fed with the declarations and the versions the suite set, never with the
+// host's answers. The ARC plans run only where the host has an archive agent.
 const cells = runCells();
 const loaded = await loadFixtureDeclarations(path.join(PROJECT_ROOT, "fixtures"));
 const wheelDecl = new Map(loaded.wheels.map((d) => [d.name, d]));
@@ -64,6 +60,9 @@ const PLANS: Plan[] = [
   { core: "1.1.0" },
 ];
 
+// Hosts that cannot take their version at boot have an image per core version of the plans.
+for (const plan of PLANS) if (!(COMPATIBILITY_CORE_VERSIONS as readonly string[]).includes(plan.core)) throw new Error(`core ${plan.core} is missing from COMPATIBILITY_CORE_VERSIONS (src/hosts/core-version-plan.ts)`);
+
 // The plans must reach both sides of every range, or a host ignoring the range would pass.
 for (const name of COMPAT) {
   const verdicts = new Set(PLANS.map((p) => predictWheels([decl(name)], { coreVersion: p.core }).get(name)!.listed));
@@ -74,10 +73,7 @@ for (const name of ["arc-basic", "arc-incompatible-host"]) {
   if (verdicts.size !== 2) throw new Error(`PLANS never installs ${name} on both sides of its host version range; add an agent version`);
 }
 
-interface Answer {
-  status: number;
-  body: { id?: string; version?: string; platform?: string; error?: { code: string; message: string } };
-}
+type Answer = AgentAnswer<InstallAnswer>;
 
 interface InstallCase {
   name: string;
@@ -88,23 +84,18 @@ interface InstallCase {
 interface Boot {
   plan: Plan;
   dataDir: string;
-  version: { core_version: string; agent_version: string };
-  config: { values: Record<string, unknown> };
+  version: HostVersions;
+  /** The effective configuration, where the host reports one (the ARC-12 platform it detected). */
+  config: EffectiveConfig | undefined;
   seen: WheelObservation;
   judgement: WheelJudgement;
-  hostRange: Array<{ archive: string; answer: Answer; agentList: Array<{ id: string; version: string }>; leftover: string }>;
+  hostRange: Array<{ archive: string; answer: Answer; agentList: ExtensionStatus[]; leftover: boolean }>;
   platformCases: InstallCase[];
   witness: WitnessLine[];
 }
 
-function toml(values: Record<string, string | string[]>): string {
-  return `${Object.entries(values).map(([k, v]) => `${k} = ${Array.isArray(v) ? `[${v.map((x) => JSON.stringify(x)).join(", ")}]` : JSON.stringify(v)}`).join("\n")}\n`;
-}
-
-function planConfig(plan: Plan, dataDir: string): Record<string, string | string[]> {
-  const config: Record<string, string | string[]> = { core_version: plan.core, data_dir: dataDir, disabled: plan.disabled ?? [] };
-  if (plan.agent) config.agent_version = plan.agent;
-  return config;
+function planSettings(plan: Plan, dataDir: string, agent: boolean): HostSettings {
+  return { coreVersion: plan.core, dataDir, disabled: plan.disabled ?? [], ...(agent && plan.agent ? { agentVersion: plan.agent } : {}) };
 }
 
 function otherPlatform(platform: string): string {
@@ -127,51 +118,62 @@ function platformCases(platform: string): Array<{ name: string; id: string; cand
 
 describe.concurrent.each(cells)("compatibility on $id", (cell: Cell) => {
   const factor = timingFactorOf(cell);
+  const adapter = adapterOf(cell);
+  const arc = implementsFamilies(cell, "ARC");
   const installed = INSTALLED.map(decl);
   const boots: Boot[] = [];
   let host: BootedHost | undefined;
 
   async function install(id: string, candidates: ArchiveIndexEntry[]): Promise<Answer> {
-    const body = candidates.length === 1
+    return host!.agent.install(candidates.length === 1
       ? { source: containerPath(candidates[0]!), sha256: candidates[0]!.sha256, id }
-      : { candidates: candidates.map((c) => ({ source: containerPath(c), sha256: c.sha256 })), id };
-    const r = await host!.post<Answer["body"]>("/api/agent/install", body);
-    return { status: r.status, body: r.body };
+      : { candidates: candidates.map((c) => ({ source: containerPath(c), sha256: c.sha256 })), id });
+  }
+
+  const archiveFiles = (): ArchiveIndexEntry[] => arc ? [
+    ...["arc-basic", "arc-incompatible-host"].map((n) => archive(n, "tar.gz")),
+    ...archiveVariants("arc-platform"),
+    ...archiveVariants("arc-platform-aarch64-only"),
+    ...archiveVariants("arc-platform-case"),
+  ] : [];
+
+  /** Boots the plan's host: a restart with new settings, or a new container of the image at that core version. */
+  async function bootPlan(plan: Plan, index: number): Promise<string> {
+    const dataDir = `${adapter.dataDir}/plan-${index}`;
+    const settings = planSettings(plan, dataDir, arc);
+    if (host && adapter.coreVersionAtBoot) {
+      await host.stop();
+      await host.clearWitness();
+      await host.boot(settings);
+    } else {
+      await host?.[Symbol.asyncDispose]();
+      host = undefined;
+      host = await bootHost(cell, { wheels: INSTALLED.map((n) => sampleWheel(cell, n)), files: archiveFiles(), settings });
+    }
+    return dataDir;
   }
 
   async function runPlan(plan: Plan, index: number): Promise<Boot> {
-    const dataDir = `/var/lib/distcheck-host/plan-${index}`;
-    if (index > 0) {
-      await host!.stop();
-      await host!.container.exec(["rm", "-f", "/tmp/distcheck-witness.jsonl"]);
-      await host!.container.putFiles([{ target: "/etc/distcheck-host/config.toml", content: toml(planConfig(plan, dataDir)) }]);
-      await host!.boot();
-    }
-    const [version, config, extensions, diagnostics, registry, witness] = await Promise.all([
-      host!.get<Boot["version"]>("/api/version"),
-      host!.get<Boot["config"]>("/api/config"),
-      host!.get<ListedExtension[]>("/api/extensions"),
-      host!.get<HostDiagnostic[]>("/api/diagnostics"),
-      host!.get<HostRegistry>("/api/registry"),
-      host!.witness(),
-    ]);
-    const seen = { extensions, diagnostics, registry, witness };
+    const dataDir = await bootPlan(plan, index);
+    const [version, config, seen] = await Promise.all([host!.versions(), arc ? host!.effectiveConfig() : undefined, observeWheels(host!)]);
+    const witness = seen.witness;
     // The prediction uses the version the suite set, not the one the host reports (checked separately).
-    const judgement = judgeWheels(installed, predictWheels(installed, { coreVersion: plan.core, disabled: plan.disabled ?? [] }), seen);
+    const judgement = judgeWheels(installed, predictWheelsFor(adapter, installed, { coreVersion: plan.core, disabled: plan.disabled ?? [] }), seen);
     const hostRange: Boot["hostRange"] = [];
-    for (const name of plan.hostRange ?? []) {
+    for (const name of arc ? (plan.hostRange ?? []) : []) {
       const entry = archive(name, "tar.gz");
       const answer = await install(entry.installId, [entry]);
-      const agentList = await host!.get<Array<{ id: string; version: string }>>("/api/agent/extensions");
-      const leftover = (await host!.container.exec(["sh", "-c", `ls -A ${dataDir}/extensions/${entry.installId} 2>/dev/null; true`])).stdout.trim();
+      const agentList = await host!.agent.list();
+      // Anything at all under the install directory of a refused archive is a leftover (ARC-07).
+      const leftover = (await host!.exec(["test", "-e", `${dataDir}/extensions/${entry.installId}`])).exitCode === 0;
       hostRange.push({ archive: name, answer, agentList, leftover });
     }
     const platformResults: InstallCase[] = [];
-    if (plan.platforms) {
+    if (arc && plan.platforms) {
       for (const c of platformCases(cell.platform.id)) platformResults.push({ name: c.name, request: { id: c.id, candidates: c.candidates }, answer: await install(c.id, c.candidates) });
     }
     // Archive processes report the package they run from (process_start carries the file-name platform).
-    const lateWitness = plan.platforms ? await waitForProcesses(platformResults.filter((r) => r.answer.status === 201).map((r) => r.request.id)) : witness;
+    const lateWitness = arc && plan.platforms ? await waitForProcesses(platformResults.filter((r) => r.answer.status === 201).map((r) => r.request.id)) : witness;
     return { plan, dataDir, version, config, seen, judgement, hostRange, platformCases: platformResults, witness: lateWitness };
   }
 
@@ -188,13 +190,6 @@ describe.concurrent.each(cells)("compatibility on $id", (cell: Cell) => {
   }
 
   beforeAll(async () => {
-    const files = [
-      ...["arc-basic", "arc-incompatible-host"].map((n) => archive(n, "tar.gz")),
-      ...archiveVariants("arc-platform"),
-      ...archiveVariants("arc-platform-aarch64-only"),
-      ...archiveVariants("arc-platform-case"),
-    ];
-    host = await bootHost(cell, { wheels: INSTALLED.map((n) => wheel(n)), files, config: planConfig(PLANS[0]!, "/var/lib/distcheck-host/plan-0") });
     for (const [i, plan] of PLANS.entries()) boots.push(await runPlan(plan, i));
   }, (120_000 + PLANS.length * 60_000) * factor);
 
@@ -234,7 +229,7 @@ describe.concurrent.each(cells)("compatibility on $id", (cell: Cell) => {
     diagnose(ctx, () => boots.find((b) => b.plan === plan));
     const boot = bootOf(plan);
     expect(problems(boot, CHAINS)).toEqual([]);
-    const skipped = boot.seen.diagnostics.filter((d) => d.code === "dependency_skipped").map((d) => d.extension_id);
+    const skipped = boot.seen.diagnostics.filter((d) => d.code === adapter.hostCode("dependency_skipped")).map((d) => d.extension_id);
     expect(skipped).toEqual(expect.arrayContaining(["dev.distcheck.chain-b", "dev.distcheck.chain-c"]));
     expect(boot.seen.witness.filter((w) => w.event === "setup" && String(w.fixture).startsWith("chain-"))).toEqual([]);
   });
@@ -247,6 +242,8 @@ describe.concurrent.each(cells)("compatibility on $id", (cell: Cell) => {
       expect(boot.seen.extensions.some((e) => e.id === decl("ok-basic").manifest!.id), `ok-basic listed at core ${boot.plan.core}`).toBe(true);
     }
   });
+
+  if (!arc) return;
 
   const hostRangeCases = PLANS.flatMap((plan) => (plan.hostRange ?? []).map((name) => ({ plan, name, agent: plan.agent ?? "" })));
   it.for(hostRangeCases)("ARC-11: $name on agent $agent: installs inside the host version range, refuses outside with an error naming both versions", ({ plan, name }, ctx) => {
@@ -265,7 +262,7 @@ describe.concurrent.each(cells)("compatibility on $id", (cell: Cell) => {
       expect(got.answer.body.error?.code).toBe(verdict.error);
       for (const s of verdict.mustName) expect(got.answer.body.error?.message, `the refusal names ${s}`).toContain(s);
       expect(got.agentList.filter((e) => e.id === id)).toEqual([]);
-      expect(got.leftover, "nothing left in the install directory").toBe("");
+      expect(got.leftover, "no install directory left").toBe(false);
     }
   });
 
@@ -273,7 +270,7 @@ describe.concurrent.each(cells)("compatibility on $id", (cell: Cell) => {
   it.for(platformCases(cell.platform.id).map((c) => ({ ...c, platform: cell.platform.id })))("ARC-12: on $platform, $name: exact platform package, else universal, else no_platform_package", (c, ctx) => {
     diagnose(ctx, () => boots.find((b) => b.plan === platformPlan));
     const boot = bootOf(platformPlan);
-    expect(boot.config.values.platform, "the host detects the cell's platform").toBe(cell.platform.id);
+    expect(boot.config?.values.platform, "the host detects the cell's platform").toBe(cell.platform.id);
     const names = c.candidates.map((e) => path.basename(e.file));
     const verdict = pickPlatformPackage(names, cell.platform.id);
     const got = boot.platformCases.find((r) => r.request.id === c.id)!;

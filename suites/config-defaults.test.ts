@@ -7,12 +7,12 @@ import { benignTarEntries, packTarGz } from "../src/fixtures/archives/archive-pa
 import { loadFixtureDeclarations, type ArchiveDeclaration } from "../src/fixtures/index.ts";
 import type { FileToPut } from "../src/containers/cell-container.ts";
 import type { BootedHost, WitnessLine } from "../src/hosts/booted-host.ts";
-import { readHostPyprojectVersion } from "../src/images/host-image-builder.ts";
-import { PROJECT_ROOT, runCells } from "./support/cells.ts";
+import type { HostSettings } from "../src/hosts/host-adapter.ts";
+import type { AgentAnswer, ExtensionStatus } from "../src/hosts/host-wire.ts";
+import { PROJECT_ROOT, cellsImplementing } from "./support/cells.ts";
 import { archive, containerPath, wheel } from "./support/fixture-files.ts";
-import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
+import { adapterOf, attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
 import { hostEvents, once, Timeline, waitFor } from "./support/timeline.ts";
-import type { ExtensionStatus } from "./support/agent.ts";
 
 // Defaults, read from inside the container: the effective manifest of archives that omit fields
 // (ARC-10), the environment an extension process really gets (ARC-13), config.json from schema
@@ -34,25 +34,6 @@ const ARC10 = {
   categories: [] as string[],
 };
 
-/** HST-01: the host's documented configuration defaults (INTERFACE.md, Configuration). */
-const HOST_DEFAULTS: Record<string, unknown> = {
-  bind: "0.0.0.0",
-  port: 8765,
-  data_dir: "/var/lib/distcheck-host",
-  entry_point_group: "distcheck.extensions",
-  disabled: [],
-  graceful_timeout: 10,
-  max_download_bytes: 524288000,
-  download_timeout: 60,
-  max_extracted_bytes: 2147483648,
-  max_files: 10000,
-  poll_interval: 0.05,
-  kill_confirm: 1.0,
-  start_check: 1.0,
-  agent_version: "25.1.0",
-};
-const CONFIG_FILE = "/etc/distcheck-host/config.toml";
-
 /** ARC-13: what the reference host names the config-path and data-dir variables (INTERFACE.md). */
 const EXTENSION_ENV = { base: ["HOME", "PATH", "TMPDIR"], configPath: "DISTCHECK_CONFIG_PATH", dataDir: "DISTCHECK_DATA_DIR" };
 
@@ -61,13 +42,12 @@ const SECRET = `distcheck-${randomBytes(6).toString("hex")}`;
 const PLANTED_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", ".", "relative/bin", "", "/nonexistent/distcheck-bin"];
 const PLANTED_ENV = { DISTCHECK_LEAK: "1", SECRET_TOKEN: SECRET, PATH: PLANTED_PATH.join(":") };
 
-// HST-01 overrides: one key only in the file, keys in both (environment wins), a key only in the environment.
-const OVERRIDE_FILE = { graceful_timeout: 3, max_download_bytes: 100, download_timeout: 30, agent_version: "26.0.3" };
+// HST-01 overrides: one setting only in the file, settings in both (environment wins), a setting only
+// in the environment. The host's adapter says how its file and its environment spell each setting.
+const OVERRIDE_FILE = { gracefulTimeoutS: 3, maxDownloadBytes: 100, downloadTimeoutS: 30, agentVersion: "26.0.3" } satisfies HostSettings;
 const OK_BASIC = wheel("ok-basic");
 const DISABLED_IDS = [OK_BASIC.extensionId!, "distcheck.not-installed"];
-const OVERRIDE_ENV = { DISTCHECK_HOST_GRACEFUL_TIMEOUT: "4", DISTCHECK_HOST_MAX_DOWNLOAD_BYTES: "10485760", DISTCHECK_HOST_DISABLED: DISABLED_IDS.join(",") };
-/** OVERRIDE_ENV as the documented parsing reads it (numbers; comma-separated list). */
-const OVERRIDE_ENV_VALUES: Record<string, unknown> = { graceful_timeout: 4, max_download_bytes: 10485760, disabled: DISABLED_IDS };
+const OVERRIDE_ENV = { gracefulTimeoutS: 4, maxDownloadBytes: 10485760, disabled: DISABLED_IDS } satisfies HostSettings;
 
 const declarations = await loadFixtureDeclarations(path.join(PROJECT_ROOT, "fixtures"));
 const declarationOf = (name: string): ArchiveDeclaration => {
@@ -228,14 +208,23 @@ function schemaDefaults(schema: unknown): unknown {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-const cells = runCells();
+// ARC-10, 13 and 14 need an archive agent; the HST-01 precedence tests here need a host that reports
+// its effective configuration and the source of each value (the reference host does).
+const cells = cellsImplementing("ARC").filter((c) => adapterOf(c).effectiveConfig !== undefined && adapterOf(c).configuration !== undefined);
 
 describe.concurrent.each(cells)("config defaults on $id", (cell) => {
   const factor = timingFactorOf(cell);
   const T = (ms: number): number => Math.round(ms * factor);
-  /** No config file, no DISTCHECK_HOST_* variable; secrets and a dirty PATH planted in its environment. */
+  const adapter = adapterOf(cell);
+  const configuration = adapter.configuration!;
+  /** HST-01: the host's documented defaults, by its own keys. */
+  const HOST_DEFAULTS: Record<string, unknown> = Object.fromEntries(adapter.documentedDefaults().map((d) => [d.setting, d.value]));
+  /** Contract settings as the host's own keys and values. */
+  const ownKeys = (settings: HostSettings): Json => Object.fromEntries(Object.entries(settings).map(([k, v]) => [configuration.key(k as keyof HostSettings), v]));
+  const overrideEnv = Object.fromEntries(Object.entries(OVERRIDE_ENV).map(([k, v]) => [configuration.envName(k as keyof HostSettings), configuration.envValue(v)]));
+  /** Nothing set in the host's configuration file or environment; secrets and a dirty PATH planted in its environment. */
   let defaults: BootedHost;
-  /** config.toml and DISTCHECK_HOST_* overrides (HST-01). */
+  /** Overrides in the host's configuration file and environment (HST-01). */
   let overridden: BootedHost;
   /** Restarted and upgraded (ARC-14), so no other test shares it. */
   let persistence: BootedHost;
@@ -245,7 +234,7 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     const archives = [MINIMAL, LEGACY, BASIC, GRACE_301, RESERVED_ENV].map((a) => archive(a.name));
     const boots = await Promise.allSettled([
       bootHost(cell, { wheels: [OK_BASIC], files: archives, extraFiles: GENERATED, env: PLANTED_ENV }),
-      bootHost(cell, { wheels: [OK_BASIC], files: [archive(MINIMAL.name)], extraFiles: GENERATED, config: OVERRIDE_FILE, env: OVERRIDE_ENV }),
+      bootHost(cell, { wheels: [OK_BASIC], files: [archive(MINIMAL.name)], extraFiles: GENERATED, settings: OVERRIDE_FILE, env: overrideEnv }),
       bootHost(cell, { files: [archive(BASIC.name), archive(BASIC_NEXT.name)] }),
     ]);
     const failed = boots.find((b): b is PromiseRejectedResult => b.status === "rejected");
@@ -268,14 +257,14 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
       const events = await hostEvents(h).catch(() => []);
       return {
         timeline: (timelines.get(h) ?? new Timeline()).render(events, witness),
-        config: await h.get("/api/config").catch((e: unknown) => String(e)),
+        config: await h.effectiveConfig().catch((e: unknown) => String(e)),
       };
     });
     return body();
   }
 
-  async function install(host: BootedHost, a: InstallableArchive, id = a.decl.installId): Promise<{ status: number; body: ExtensionStatus }> {
-    return host.post<ExtensionStatus>("/api/agent/install", { source: a.source, sha256: a.sha256, id });
+  async function install(host: BootedHost, a: InstallableArchive, id = a.decl.installId): Promise<AgentAnswer<ExtensionStatus>> {
+    return host.agent.install({ source: a.source, sha256: a.sha256, id }) as Promise<AgentAnswer<ExtensionStatus>>;
   }
 
   // Installs shared by several tests on the defaults host happen once.
@@ -290,7 +279,7 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
   /** The `process_start` witness line of the extension's current process. */
   async function processStart(host: BootedHost, id: string, accept: (s: ExtensionStatus) => boolean = () => true): Promise<{ line: WitnessLine; status: ExtensionStatus }> {
     return waitFor(`${id} to run and report process_start`, async () => {
-      const status = await host.get<ExtensionStatus>(`/api/agent/extensions/${id}`);
+      const status = await host.agent.status(id);
       if (!status.pid || status.state !== "running" || !accept(status)) return undefined;
       const line = (await host.witness()).find((l) => l.event === "process_start" && l.pid === status.pid);
       return line ? { line, status } : undefined;
@@ -308,7 +297,7 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     it(`ARC-10: ${a.name}: the effective manifest has the contract's defaults for what it omits (${omitted.join(", ") || "nothing"})`, async (ctx) => check(ctx, () => defaults, async () => {
       const res = await installOnce(defaults, a);
       expect(res.status, JSON.stringify(res.body)).toBe(201);
-      const listed = (await defaults.get<ExtensionStatus[]>("/api/agent/extensions")).find((e) => e.id === a.decl.installId);
+      const listed = (await defaults.agent.list()).find((e) => e.id === a.decl.installId);
       expect(listed, `${a.decl.installId} in GET /api/agent/extensions`).toBeDefined();
       expect(observedDefaults(listed!.manifest)).toEqual(expectedDefaults(a.decl));
     }), T(60_000));
@@ -331,12 +320,12 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
       const res = await install(defaults, a);
       expect(res.status, `${a.name}: ${JSON.stringify(res.body)}`).toBeGreaterThanOrEqual(400);
       expect(res.body.error?.code).toBe("manifest_invalid");
-      expect(await exists(defaults, `${HOST_DEFAULTS.data_dir}/extensions/${a.decl.installId}`), `${a.name} left an install directory`).toBe(false);
+      expect(await exists(defaults, `${defaults.dataDir}/extensions/${a.decl.installId}`), `${a.name} left an install directory`).toBe(false);
     }
   }), T(60_000));
 
   it(`ARC-10: an app archive without [core] gets the app range ${ARC10.hostRange.app!}: refused or installed by the host's version`, async (ctx) => check(ctx, () => overridden, async () => {
-    for (const [host, version] of [[defaults, HOST_DEFAULTS.agent_version], [overridden, OVERRIDE_FILE.agent_version]] as const) {
+    for (const [host, version] of [[defaults, HOST_DEFAULTS[configuration.key("agentVersion")]], [overridden, OVERRIDE_FILE.agentVersion]] as const) {
       const res = await install(host, APP_DEFAULT);
       const fits = semver.satisfies(version as string, ARC10.hostRange.app!);
       if (fits) {
@@ -350,13 +339,13 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
       }
     }
     // The two host versions straddle the app default, so both outcomes were seen.
-    expect(semver.satisfies(HOST_DEFAULTS.agent_version as string, ARC10.hostRange.app!)).not.toBe(semver.satisfies(OVERRIDE_FILE.agent_version, ARC10.hostRange.app!));
+    expect(semver.satisfies(HOST_DEFAULTS[configuration.key("agentVersion")] as string, ARC10.hostRange.app!)).not.toBe(semver.satisfies(OVERRIDE_FILE.agentVersion, ARC10.hostRange.app!));
   }), T(60_000));
 
   // --- ARC-13: the extension's environment -------------------------------------------------------
 
   it("ARC-13: the planted variables are really in the host's own environment (precondition)", async (ctx) => check(ctx, () => defaults, async () => {
-    const r = await defaults.container.exec(["/bin/sh", "-c", "tr '\\0' '\\n' < /proc/$(cat /run/distcheck-host.pid)/environ"]);
+    const r = await defaults.container.exec(["/bin/sh", "-c", `tr '\\0' '\\n' < /proc/$(cat ${defaults.adapter.pidFile})/environ`]);
     expect(r.exitCode, r.stderr).toBe(0);
     const env = r.stdout.split("\n");
     expect(env).toContain("DISTCHECK_LEAK=1");
@@ -405,9 +394,9 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     const res = await install(defaults, RESERVED_ENV);
     expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
     expect(res.body.error?.code).toBe("reserved_env_key");
-    const listed = (await defaults.get<ExtensionStatus[]>("/api/agent/extensions")).map((e) => e.id);
+    const listed = (await defaults.agent.list()).map((e) => e.id);
     expect(listed).not.toContain(RESERVED_ENV.decl.installId);
-    expect(await exists(defaults, `${HOST_DEFAULTS.data_dir}/extensions/${RESERVED_ENV.decl.installId}`)).toBe(false);
+    expect(await exists(defaults, `${defaults.dataDir}/extensions/${RESERVED_ENV.decl.installId}`)).toBe(false);
   }), T(60_000));
 
   // --- ARC-14: config.json -------------------------------------------------------------------------
@@ -425,7 +414,7 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
       const onDisk = await defaults.container.exec(["cat", `${status.path}/config.json`]);
       expect(onDisk.exitCode, onDisk.stderr).toBe(0);
       expect(JSON.parse(onDisk.stdout)).toEqual(expected);
-      expect(await defaults.get(`/api/agent/extensions/${a.decl.installId}/config`)).toEqual(expected);
+      expect(await defaults.agent.config(a.decl.installId)).toEqual(expected);
     }), T(60_000));
   }
 
@@ -439,12 +428,12 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     const first = await processStart(h, BASIC.decl.installId);
     expect(first.line.config, "the first start reads the schema defaults").toEqual(schemaDefaults(BASIC.decl.configSchema));
     tl.mark("PUT config");
-    const put = await h.raw("PUT", `/api/agent/extensions/${BASIC.decl.installId}/config`, saved);
-    expect(put.statusCode, put.body).toBe(200);
+    const put = await h.agent.saveConfig(BASIC.decl.installId, saved);
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
     tl.mark("host restart");
     await h.restart();
     tl.mark("host ready again");
-    const configAfter = await h.get(`/api/agent/extensions/${BASIC.decl.installId}/config`);
+    const configAfter = await h.agent.config(BASIC.decl.installId);
     const again = await processStart(h, BASIC.decl.installId, (s) => s.pid !== first.line.pid);
     return { first, configAfter, again };
   });
@@ -465,7 +454,7 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     const next = await processStart(h, BASIC.decl.installId, (s) => s.version === BASIC_NEXT.decl.version);
     expect(next.line.version).toBe(BASIC_NEXT.decl.version);
     expect(next.line.config, "config.json as the upgraded process read it").toEqual(saved);
-    expect(await h.get(`/api/agent/extensions/${BASIC.decl.installId}/config`)).toEqual(saved);
+    expect(await h.agent.config(BASIC.decl.installId)).toEqual(saved);
   }), T(120_000));
 
   // --- ARC-08: where installed code lives, read-only and hashed ----------------------------------
@@ -479,7 +468,7 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     });
   const layoutInstall = installedAs("distcheck.arc08-layout");
   const tamperInstall = installedAs("distcheck.arc08-tamper");
-  const versionDirOf = (id: string): string => `${HOST_DEFAULTS.data_dir as string}/extensions/${id}/${BASIC.decl.version}`;
+  const versionDirOf = (id: string): string => `${defaults.dataDir}/extensions/${id}/${BASIC.decl.version}`;
 
   it("ARC-08: installed code lives read-only in <data>/extensions/<id>/<version>/code/, with its integrity hash and the runtime files beside it", async (ctx) => check(ctx, () => defaults, async () => {
     const status = await layoutInstall();
@@ -498,28 +487,28 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
   it("ARC-08: code modified after install is refused at start with integrity_mismatch", async (ctx) => check(ctx, () => defaults, async () => {
     const id = "distcheck.arc08-tamper";
     await tamperInstall();
-    const stopped = await defaults.post<ExtensionStatus>(`/api/agent/extensions/${id}/stop`, {});
+    const stopped = await defaults.agent.stop(id);
     expect(stopped.status, JSON.stringify(stopped.body)).toBeLessThan(300);
     // As root inside the container (root ignores the read-only mode): one line appended to the manifest.
     const manifest = `${versionDirOf(id)}/code/extension.toml`;
     const tamper = await defaults.container.exec(["sh", "-c", `chmod u+w '${manifest}' && printf '\\n# modified after install by distcheck\\n' >> '${manifest}'`]);
     expect(tamper.exitCode, tamper.stderr).toBe(0);
-    const started = await defaults.post<ExtensionStatus>(`/api/agent/extensions/${id}/start`, {});
+    const started = await defaults.agent.start(id);
     expect(started.status, JSON.stringify(started.body)).toBeGreaterThanOrEqual(400);
     expect(started.status, JSON.stringify(started.body)).toBeLessThan(500);
     expect(started.body.error?.code, JSON.stringify(started.body)).toBe("integrity_mismatch");
-    const after = await defaults.get<ExtensionStatus>(`/api/agent/extensions/${id}`);
+    const after = await defaults.agent.status(id);
     expect(after, "the modified code is not running").toMatchObject({ pid: null });
     expect(after.state).not.toBe("running");
   }), T(90_000));
 
   // --- HST-01: the host's own configuration --------------------------------------------------------
 
-  const hostVersion = readHostPyprojectVersion(path.join(PROJECT_ROOT, cell.host.path));
+  const hostVersion = adapter.defaultVersion(cell.host.source);
 
-  it("HST-01: with no file and no DISTCHECK_HOST_* variable every key has its documented default", async (ctx) => check(ctx, () => defaults, async () => {
-    const config = await defaults.get<{ values: Json; sources: Record<string, string>; file: string | null }>("/api/config");
-    const expected: Json = { ...HOST_DEFAULTS, platform: cell.platform.id, ...(hostVersion ? { core_version: hostVersion } : {}) };
+  it("HST-01: with nothing set in the host's configuration file or environment every key has its documented default", async (ctx) => check(ctx, () => defaults, async () => {
+    const config = await defaults.effectiveConfig();
+    const expected: Json = { ...HOST_DEFAULTS, platform: cell.platform.id, [configuration.key("coreVersion")]: hostVersion };
     for (const [key, value] of Object.entries(expected)) {
       expect(config.values[key], `${key}`).toEqual(value);
       expect(config.sources[key], `source of ${key}`).toBe("default");
@@ -527,47 +516,48 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     expect(config.file).toBeNull();
   }), T(30_000));
 
-  it("HST-01: the defaults apply: port 8765 answers, archives land under the default data directory, wheels in the default group load, nothing is disabled", async (ctx) => check(ctx, () => defaults, async () => {
+  it("HST-01: the defaults apply: the default port answers, archives land under the default data directory, wheels in the default group load, nothing is disabled", async (ctx) => check(ctx, () => defaults, async () => {
     expect(new URL(defaults.url).port).toBe(String(HOST_DEFAULTS.port));
-    expect(await defaults.get("/healthz")).toMatchObject({ status: "ok" });
+    expect(await defaults.readiness()).toMatchObject({ ready: true });
     const res = await installOnce(defaults, MINIMAL);
     expect(res.status, JSON.stringify(res.body)).toBe(201);
-    expect(res.body.path.startsWith(`${HOST_DEFAULTS.data_dir}/extensions/`), res.body.path).toBe(true);
+    expect(res.body.path.startsWith(`${HOST_DEFAULTS[configuration.key("dataDir")] as string}/extensions/`), res.body.path).toBe(true);
     expect(OK_BASIC.entryPoint.group, "the sample wheel declares its entry point in the documented default group").toBe(HOST_DEFAULTS.entry_point_group);
-    const listed = await defaults.get<Array<{ id: string }>>("/api/extensions");
+    const listed = await defaults.extensions();
     expect(listed.map((e) => e.id)).toContain(OK_BASIC.extensionId);
   }), T(60_000));
 
-  it("HST-01: config.toml overrides a default, DISTCHECK_HOST_<KEY> overrides both, and /api/config names each source", async (ctx) => check(ctx, () => overridden, async () => {
-    const config = await overridden.get<{ values: Json; sources: Record<string, string>; file: string | null }>("/api/config");
-    const expected: Json = { ...HOST_DEFAULTS, ...OVERRIDE_FILE, ...OVERRIDE_ENV_VALUES };
+  it("HST-01: the configuration file overrides a default, the environment overrides both, and the host names each source", async (ctx) => check(ctx, () => overridden, async () => {
+    const config = await overridden.effectiveConfig();
+    const [fromFile, fromEnv] = [ownKeys(OVERRIDE_FILE), ownKeys(OVERRIDE_ENV)];
+    const expected: Json = { ...HOST_DEFAULTS, ...fromFile, ...fromEnv };
     for (const [key, value] of Object.entries(expected)) {
-      const source = key in OVERRIDE_ENV_VALUES ? "env" : key in OVERRIDE_FILE ? "file" : "default";
+      const source = key in fromEnv ? "env" : key in fromFile ? "file" : "default";
       expect(config.values[key], `${key}`).toEqual(value);
       expect(config.sources[key], `source of ${key}`).toBe(source);
     }
-    expect(config.file).toBe(CONFIG_FILE);
+    expect(config.file).toBe(configuration.file);
   }), T(30_000));
 
   it("HST-01: the overrides apply: the environment's disabled list and download limit win over the file", async (ctx) => check(ctx, () => overridden, async () => {
     // disabled (environment only): the sample wheel is not set up.
-    const listed = await overridden.get<Array<{ id: string }>>("/api/extensions");
+    const listed = await overridden.extensions();
     expect(listed.map((e) => e.id)).not.toContain(OK_BASIC.extensionId);
-    const diagnostics = await overridden.get<Array<{ code: string; extension_id?: string }>>("/api/diagnostics");
+    const diagnostics = await overridden.diagnostics();
     expect(diagnostics).toContainEqual(expect.objectContaining({ code: "extension_disabled", extension_id: OK_BASIC.extensionId }));
     // max_download_bytes: the file's 100 bytes would refuse the archive; the environment's value admits it.
-    expect(MINIMAL.size).toBeGreaterThan(OVERRIDE_FILE.max_download_bytes);
-    expect(MINIMAL.size).toBeLessThanOrEqual(OVERRIDE_ENV_VALUES.max_download_bytes as number);
+    expect(MINIMAL.size).toBeGreaterThan(OVERRIDE_FILE.maxDownloadBytes);
+    expect(MINIMAL.size).toBeLessThanOrEqual(OVERRIDE_ENV.maxDownloadBytes);
     const res = await install(overridden, MINIMAL);
     expect(res.status, JSON.stringify(res.body)).toBe(201);
   }), T(60_000));
 
   it("HST-01: a value only in config.toml applies (agent_version admits an archive the default refuses)", async (ctx) => check(ctx, () => overridden, async () => {
     const range = expectedDefaults(APP_DEFAULT.decl).host_range as string;
-    expect(semver.satisfies(OVERRIDE_FILE.agent_version, range)).toBe(true);
-    expect(semver.satisfies(HOST_DEFAULTS.agent_version as string, range)).toBe(false);
-    const version = await overridden.get<{ agent_version: string }>("/api/version");
-    expect(version.agent_version).toBe(OVERRIDE_FILE.agent_version);
+    expect(semver.satisfies(OVERRIDE_FILE.agentVersion, range)).toBe(true);
+    expect(semver.satisfies(HOST_DEFAULTS[configuration.key("agentVersion")] as string, range)).toBe(false);
+    const version = await overridden.versions();
+    expect(version.agent_version).toBe(OVERRIDE_FILE.agentVersion);
     // Its own id: the ARC-10 test installs the same archive on this host.
     const res = await install(overridden, APP_DEFAULT, "distcheck.cfg-app-default-file");
     expect(res.status, JSON.stringify(res.body)).toBe(201);

@@ -4,12 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HostileIndexEntry } from "../src/fixtures/build/fixture-index.ts";
 import type { HostileCorpusDeclaration, HostileLimits } from "../src/fixtures/declarations/fixture-declaration.ts";
 import type { BootedHost } from "../src/hosts/booted-host.ts";
+import type { HostSettings } from "../src/hosts/host-adapter.ts";
+import type { InstallAnswer } from "../src/hosts/host-wire.ts";
 import type { Cell } from "../src/matrix/matrix.ts";
-import { PROJECT_ROOT, runCells } from "./support/cells.ts";
+import { cellsImplementing, PROJECT_ROOT } from "./support/cells.ts";
 import { DownloadSidecar, networkOf } from "./support/download-sidecar.ts";
 import { archive, containerPath, fixtureIndex, hostileEntries } from "./support/fixture-files.ts";
 import {
-  DEFAULT_DATA_DIR,
   describeDiff,
   diffSnapshots,
   diffWithin,
@@ -22,8 +23,8 @@ import {
   type GrowthReport,
   type SnapshotDiff,
 } from "./support/filesystem-snapshot.ts";
-import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
-import { runningPid, type ExtensionStatus } from "./support/agent.ts";
+import { adapterOf, attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
+import { runningPid } from "./support/agent.ts";
 
 // Every hostile archive of the corpus, installed from a file in the container and from a URL on
 // the run's internal network, must be refused with the code the corpus predicts (ARC-01, ARC-04,
@@ -32,10 +33,13 @@ import { runningPid, type ExtensionStatus } from "./support/agent.ts";
 // the version installed before (same extension id, another version) still runs and still starts.
 // Entries the corpus predicts `installed` are checked as declared (`checks`).
 
-const cells = runCells();
-const DATA_DIR = DEFAULT_DATA_DIR;
+const cells = cellsImplementing("ARC");
+/** The ARC-05 settings a corpus entry may declare limits for. */
+type LimitSettings = Pick<HostSettings, "maxExtractedBytes" | "maxFiles">;
+/** The setting of each limit as the corpus declares it (its names are the corpus's own). */
+const LIMIT_SETTING: Record<keyof HostileLimits, keyof LimitSettings> = { max_extracted_bytes: "maxExtractedBytes", max_files: "maxFiles" };
 /** ARC-05 limits of the contract, the host's defaults. */
-const CONTRACT_LIMITS: Required<HostileLimits> = { max_extracted_bytes: 2 * 1024 ** 3, max_files: 10_000 };
+const CONTRACT_LIMITS: Required<LimitSettings> = { maxExtractedBytes: 2 * 1024 ** 3, maxFiles: 10_000 };
 /** The id every refused archive is installed under: the id of the previously installed version. */
 const TARGET_ID = "distcheck.hostile-target";
 
@@ -51,42 +55,46 @@ const VIAS: Via[] = ["file", "url"];
 
 /** One host per set of limits; entries declaring the contract's own limits use the default host. */
 interface HostGroup {
+  /** Named after the limits as the corpus declares them (`max_files=100`); test titles carry it. */
   name: string;
-  config: Partial<Record<keyof HostileLimits, number>>;
+  settings: LimitSettings;
   entries: HostileIndexEntry[];
 }
 
-function nonDefaultLimits(entry: HostileIndexEntry): Partial<Record<keyof HostileLimits, number>> {
-  const out: Partial<Record<keyof HostileLimits, number>> = {};
-  for (const [k, v] of Object.entries(entry.limit ?? {}) as Array<[keyof HostileLimits, number]>) if (v !== CONTRACT_LIMITS[k]) out[k] = v;
+function nonDefaultLimits(entry: HostileIndexEntry): LimitSettings {
+  const out: LimitSettings = {};
+  for (const [k, v] of Object.entries(entry.limit ?? {}) as Array<[keyof HostileLimits, number]>) if (v !== CONTRACT_LIMITS[LIMIT_SETTING[k]]) out[LIMIT_SETTING[k]] = v;
   return out;
 }
+
+/** The corpus's name of a limit setting. */
+const declaredName = (setting: keyof LimitSettings): keyof HostileLimits => (Object.keys(LIMIT_SETTING) as Array<keyof HostileLimits>).find((k) => LIMIT_SETTING[k] === setting)!;
 
 // Entries with small declared limits share one host when their limits do not conflict (bomb-small
 // declares max_extracted_bytes, too-many-files-small max_files: each is far from the other's limit).
 function hostGroups(entries: HostileIndexEntry[]): HostGroup[] {
-  const groups: HostGroup[] = [{ name: "contract limits", config: {}, entries: [] }];
+  const groups: HostGroup[] = [{ name: "contract limits", settings: {}, entries: [] }];
   for (const entry of entries) {
     const limits = nonDefaultLimits(entry);
     if (Object.keys(limits).length === 0) {
       groups[0]!.entries.push(entry);
       continue;
     }
-    let group = groups.slice(1).find((g) => Object.entries(limits).every(([k, v]) => g.config[k as keyof HostileLimits] === undefined || g.config[k as keyof HostileLimits] === v));
+    let group = groups.slice(1).find((g) => Object.entries(limits).every(([k, v]) => g.settings[k as keyof LimitSettings] === undefined || g.settings[k as keyof LimitSettings] === v));
     if (!group) {
-      group = { name: "", config: {}, entries: [] };
+      group = { name: "", settings: {}, entries: [] };
       groups.push(group);
     }
-    Object.assign(group.config, limits);
+    Object.assign(group.settings, limits);
     group.entries.push(entry);
   }
-  for (const g of groups.slice(1)) g.name = `small limits ${Object.entries(g.config).map(([k, v]) => `${k}=${v}`).join(" ")}`;
+  for (const g of groups.slice(1)) g.name = `small limits ${Object.entries(g.settings).map(([k, v]) => `${declaredName(k as keyof LimitSettings)}=${v}`).join(" ")}`;
   return groups;
 }
 
 const groups = hostGroups(hostileEntries());
 const codesOf = (value: string | string[] | undefined): string[] => (value === undefined ? [] : [value].flat());
-const limitsOf = (group: HostGroup): Required<HostileLimits> => ({ ...CONTRACT_LIMITS, ...group.config });
+const limitsOf = (group: HostGroup): Required<LimitSettings> => ({ ...CONTRACT_LIMITS, ...group.settings });
 
 function expectationText(entry: HostileIndexEntry): string {
   const p = entry.predicted;
@@ -126,15 +134,20 @@ interface HostState {
   refusals: number;
 }
 
+/** An install refusal; INTERFACE.md lets unsafe_entry carry its reason and entry in fields of their own. */
+type InstallError = NonNullable<InstallAnswer["error"]> & { reason?: string; entry?: string };
+
 describe.concurrent.each(cells)("hostile archives on $id", (cell: Cell) => {
   const factor = timingFactorOf(cell);
+  /** The data directory of every host here (none sets one); test titles name it. */
+  const dataDir = adapterOf(cell).dataDir;
   const states = new Map<HostGroup, HostState>();
   let sidecar: DownloadSidecar | undefined;
 
   beforeAll(async () => {
     const booted = await Promise.all(
       groups.map(async (group) => {
-        const host = await bootHost(cell, { files: [...group.entries, previous], config: group.config });
+        const host = await bootHost(cell, { files: [...group.entries, previous], settings: group.settings });
         return { group, host };
       }),
     );
@@ -144,19 +157,19 @@ describe.concurrent.each(cells)("hostile archives on $id", (cell: Cell) => {
       booted.map(async ({ group, host }) => {
         const state = states.get(group)!;
         await prepareHarnessDir(host.container);
-        const res = await host.post<{ id: string }>("/api/agent/install", { source: containerPath(previous), sha256: previous.sha256, id: TARGET_ID });
+        const res = await host.agent.install({ source: containerPath(previous), sha256: previous.sha256, id: TARGET_ID });
         if (res.status !== 201) throw new Error(`setup: installing ${previous.name} ${previous.version} as ${TARGET_ID} answered ${res.status} ${JSON.stringify(res.body)}`);
         state.previousPid = await runningPid(host, TARGET_ID, previous.version, 30_000 * factor);
-        state.previousCode = await hashTree(host.container, `${DATA_DIR}/extensions/${TARGET_ID}/${previous.version}/code`);
+        state.previousCode = await hashTree(host.container, `${host.dataDir}/extensions/${TARGET_ID}/${previous.version}/code`);
         // A hard ceiling on any one file the host writes: a host that writes a bomb's member past the
         // extraction limit gets EFBIG (Python ignores SIGXFSZ) and cannot answer the predicted code.
-        const ceiling = limitsOf(group).max_extracted_bytes + 64 * 1024;
+        const ceiling = limitsOf(group).maxExtractedBytes + 64 * 1024;
         const tooBig = group.entries.filter((e) => e.size > ceiling);
         if (tooBig.length > 0) throw new Error(`setup: archives larger than the file-size ceiling ${ceiling}: ${tooBig.map((e) => e.file).join(", ")}`);
-        const lim = await host.container.exec(["sh", "-c", `python3 -c 'import resource, sys; resource.prlimit(int(sys.argv[1]), resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))' "$(cat /run/distcheck-host.pid)" ${ceiling}`]);
+        const lim = await host.container.exec(["sh", "-c", `python3 -c 'import resource, sys; resource.prlimit(int(sys.argv[1]), resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))' "$(cat ${host.adapter.pidFile})" ${ceiling}`]);
         if (lim.exitCode !== 0) throw new Error(`setup: could not set RLIMIT_FSIZE on the host: ${lim.stderr}`);
         state.fullBefore = await snapshotFilesystem(host.container);
-        state.baseline = await snapshotFilesystem(host.container, { root: DATA_DIR });
+        state.baseline = await snapshotFilesystem(host.container, { root: host.dataDir });
         state.refusals = 0;
       }),
     );
@@ -187,16 +200,16 @@ describe.concurrent.each(cells)("hostile archives on $id", (cell: Cell) => {
               response,
               "data directory changes": diff ? describeDiff(diff) : "(not taken)",
               growth,
-              events: (await host.get<unknown[]>("/api/events")).slice(-20),
+              events: (await host.events()).slice(-20),
             }));
 
-            const watch = bomb ? await watchGrowth(host.container, DATA_DIR) : undefined;
-            const res = await host.post<{ id?: string; version?: string; error?: { code: string; message: string; reason?: string; entry?: string } }>("/api/agent/install", { source, sha256: entry.sha256, id });
+            const watch = bomb ? await watchGrowth(host.container, host.dataDir) : undefined;
+            const res = await host.agent.install({ source, sha256: entry.sha256, id });
             response = res;
             growth = await watch?.stop();
             // An installed extension starts; wait until it runs, so what its start writes is in the snapshot.
             if (installed && res.status === 201) await runningPid(host, id, hostileVersion, 30_000 * factor);
-            const after = await snapshotFilesystem(host.container, { root: DATA_DIR });
+            const after = await snapshotFilesystem(host.container, { root: host.dataDir });
             diff = diffSnapshots(state.baseline, after);
             state.baseline = after;
 
@@ -204,7 +217,7 @@ describe.concurrent.each(cells)("hostile archives on $id", (cell: Cell) => {
               expect(res.status, JSON.stringify(res.body)).toBe(201);
               expect(res.body).toMatchObject({ id, version: hostileVersion });
               // ARC-08 layout, from the contract: <data>/extensions/<id>/<version>/code/.
-              const code = `${DATA_DIR}/extensions/${id}/${hostileVersion}/code`;
+              const code = `${host.dataDir}/extensions/${id}/${hostileVersion}/code`;
               for (const p of declaredPaths(entry.name)) expect(after.get(`${code}/${p}`)?.type, `${p} installed under ${code}`).toBe("f");
               for (const check of predicted.checks ?? []) {
                 const rule = CHECKS[check];
@@ -212,13 +225,13 @@ describe.concurrent.each(cells)("hostile archives on $id", (cell: Cell) => {
                 const offending = [...after].filter(([p, r]) => p.startsWith(`${code}/`) && r.type !== "l" && (parseInt(r.mode, 8) & rule.bits) !== 0).map(([p, r]) => `${p} mode ${r.mode}`);
                 expect(offending, `${check}: installed files that are ${rule.what}`).toEqual([]);
               }
-              const stray = [...diff.added.map((c) => c.path), ...diff.removed.map((c) => c.path)].filter((p) => !p.startsWith(`${DATA_DIR}/extensions/${id}`) && p !== `${DATA_DIR}/extensions/${id}`);
+              const stray = [...diff.added.map((c) => c.path), ...diff.removed.map((c) => c.path)].filter((p) => !p.startsWith(`${host.dataDir}/extensions/${id}`) && p !== `${host.dataDir}/extensions/${id}`);
               expect(stray, "paths added or removed outside the new install").toEqual([]);
             } else {
               state.refusals += 1;
               expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
               expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
-              const error = res.body.error;
+              const error = res.body.error as InstallError | undefined;
               expect(error, JSON.stringify(res.body)).toBeDefined();
               expect(codesOf(predicted.code), `code ${error!.code}: ${error!.message}`).toContain(error!.code);
               // INTERFACE.md: unsafe_entry carries the entry name and the reason. The reference host
@@ -235,35 +248,35 @@ describe.concurrent.each(cells)("hostile archives on $id", (cell: Cell) => {
                 }
               }
               // ARC-07: no partial install, no staging leftovers, nothing added or removed in the data dir.
-              expect(after.has(`${DATA_DIR}/extensions/${TARGET_ID}/${hostileVersion}`), "install directory of the refused version").toBe(false);
-              expect(unexpectedDataDirChanges(diff, DATA_DIR), describeDiff(diff)).toEqual([]);
+              expect(after.has(`${host.dataDir}/extensions/${TARGET_ID}/${hostileVersion}`), "install directory of the refused version").toBe(false);
+              expect(unexpectedDataDirChanges(diff, host.dataDir), describeDiff(diff)).toEqual([]);
             }
             if (bomb && growth) {
               // ARC-05: the host stopped writing at the limit: at no sample did the data dir hold more
               // than the limit of extracted bytes plus the downloaded archive (and the base's slack).
-              const bound = limitsOf(group).max_extracted_bytes + entry.size + 64 * 1024;
+              const bound = limitsOf(group).maxExtractedBytes + entry.size + 64 * 1024;
               expect(growth.samples, "growth samples taken").toBeGreaterThan(1);
-              expect(growth.peakBytes - growth.baselineBytes, `peak growth of ${DATA_DIR} (largest file ${growth.peakFile}: ${growth.peakFileBytes} B)`).toBeLessThanOrEqual(bound);
+              expect(growth.peakBytes - growth.baselineBytes, `peak growth of ${host.dataDir} (largest file ${growth.peakFile}: ${growth.peakFileBytes} B)`).toBeLessThanOrEqual(bound);
             }
             // The version installed before is untouched: same version, same process, still running.
-            const status = await host.get<ExtensionStatus>(`/api/agent/extensions/${TARGET_ID}`);
+            const status = await host.agent.status(TARGET_ID);
             expect(status, "the previously installed version").toMatchObject({ version: previous.version, state: "running", pid: state.previousPid });
           }, 120_000 * factor);
         }
       }
 
-      it(`ARC-07: after every refusal on the ${group.name} host nothing outside ${DATA_DIR} changed, and the previous version is intact and still starts`, async (ctx) => {
+      it(`ARC-07: after every refusal on the ${group.name} host nothing outside ${dataDir} changed, and the previous version is intact and still starts`, async (ctx) => {
         const state = states.get(group)!;
         const { host } = state;
         let outside: SnapshotDiff | undefined;
         attachOnFailure(ctx, () => host, async () => ({ "changes outside the data directory": outside ? describeDiff(outside, 200) : "(not taken)" }));
         expect(state.refusals, "refusals this host saw").toBeGreaterThan(0);
-        outside = diffWithin(diffSnapshots(state.fullBefore, await snapshotFilesystem(host.container)), DATA_DIR, true);
+        outside = diffWithin(diffSnapshots(state.fullBefore, await snapshotFilesystem(host.container)), host.dataDir, true);
         expect(describeDiff(outside, 200)).toBe("(no differences)");
-        expect(await hashTree(host.container, `${DATA_DIR}/extensions/${TARGET_ID}/${previous.version}/code`), "code/ of the previous version").toBe(state.previousCode);
-        const stopped = await host.post<ExtensionStatus>(`/api/agent/extensions/${TARGET_ID}/stop`, {});
+        expect(await hashTree(host.container, `${host.dataDir}/extensions/${TARGET_ID}/${previous.version}/code`), "code/ of the previous version").toBe(state.previousCode);
+        const stopped = await host.agent.stop(TARGET_ID);
         expect(stopped.status, JSON.stringify(stopped.body)).toBeLessThan(300);
-        const started = await host.post<ExtensionStatus>(`/api/agent/extensions/${TARGET_ID}/start`, {});
+        const started = await host.agent.start(TARGET_ID);
         expect(started.status, JSON.stringify(started.body)).toBeLessThan(300);
         const pid = await runningPid(host, TARGET_ID, previous.version, 30_000 * factor);
         expect(pid).not.toBe(state.previousPid);

@@ -3,15 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArchiveDeclaration } from "../src/fixtures/declarations/fixture-declaration.ts";
 import { loadFixtureDeclarations } from "../src/fixtures/declarations/declaration-loader.ts";
 import type { BootedHost } from "../src/hosts/booted-host.ts";
+import type { AgentAnswer, InstallAnswer } from "../src/hosts/host-wire.ts";
 import { isValidExtensionId, localExtensionId } from "../src/oracle/index.ts";
-import { PROJECT_ROOT, runCells } from "./support/cells.ts";
+import { cellsImplementing, PROJECT_ROOT } from "./support/cells.ts";
 import { archive, CONTAINER_ARCHIVES, containerPath, fixtureBytes } from "./support/fixture-files.ts";
 import { attachOnFailure, bootHost, scaledTimeout } from "./support/host.ts";
 
 // ARC-09: manifest validation and extension ids. Expected outcomes come from the fixture
 // declarations (their `predicted`) and from the id rules of the contract implemented in the
 // harness's oracle (src/oracle/extension-id.ts), never from the host's answers.
-const cells = runCells();
+const cells = cellsImplementing("ARC");
 const declarations = (await loadFixtureDeclarations(path.join(PROJECT_ROOT, "fixtures"))).archives;
 const refused = declarations.filter((d) => d.clauses.includes("ARC-09") && typeof d.predicted === "object" && d.predicted.installed === false);
 const accepted = declarations.filter((d) => d.clauses.includes("ARC-09") && typeof d.predicted === "object" && d.predicted.installed === true);
@@ -21,9 +22,8 @@ if (refused.length < 4 || accepted.length < 2) throw new Error("fixtures/archive
 const REQUESTED_IDS = ["acme.canbus-decoder", "john-doe.mqtt-bridge", "local.sensor-01", "Acme.CANBus", "acme.-canbus", "acme..canbus", "acme", "acme.can_bus"];
 /** Folder-like archive names installed without an id: the id is the normalised local id. */
 const LOCAL_NAMES = ["My Extension v2", "Sensor_Monitor", "CAN__BUS___Tool"];
-const DATA = "/var/lib/distcheck-host/extensions";
 
-type Answer = { status: number; body: { id?: string; error?: { code: string; message: string } } };
+type Answer = AgentAnswer<InstallAnswer>;
 
 describe.concurrent.each(cells)("manifest validation on $id", (cell) => {
   let host: BootedHost;
@@ -41,8 +41,10 @@ describe.concurrent.each(cells)("manifest validation on $id", (cell) => {
     await host?.[Symbol.asyncDispose]();
   });
 
-  const install = (source: string, sha256: string, id?: string): Promise<Answer> => host.post("/api/agent/install", { source, sha256, ...(id ? { id } : {}) }) as Promise<Answer>;
-  const installDirExists = async (id: string): Promise<boolean> => (await host.container.exec(["test", "-e", `${DATA}/${id}`])).exitCode === 0;
+  const install = (source: string, sha256: string, id?: string): Promise<Answer> => host.agent.install({ source, sha256, ...(id ? { id } : {}) });
+  /** ARC-08 layout, from the contract: `<data>/extensions/<id>`. */
+  const installDir = (id: string): string => `${host.dataDir}/extensions/${id}`;
+  const installDirExists = async (id: string): Promise<boolean> => (await host.container.exec(["test", "-e", installDir(id)])).exitCode === 0;
 
   it("ARC-09: refuses each invalid manifest (empty name, non-SemVer version, no [host]/[runtime], too many keywords, an empty category) and installs nothing", async (ctx) => {
     const answers: Record<string, Answer> = {};
@@ -54,7 +56,7 @@ describe.concurrent.each(cells)("manifest validation on $id", (cell) => {
       const predicted = d.predicted as { error?: string | string[] };
       expect(answer.status, d.name).toBeGreaterThanOrEqual(400);
       expect([predicted.error].flat(), d.name).toContain(answer.body.error?.code);
-      expect(await installDirExists(d.installId), `${d.name} left ${DATA}/${d.installId}`).toBe(false);
+      expect(await installDirExists(d.installId), `${d.name} left ${installDir(d.installId)}`).toBe(false);
     }
   }, scaledTimeout(cell, 30_000));
 

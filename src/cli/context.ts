@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { DockerEngine, resolveEndpoint } from "../engine/docker-engine.ts";
 import type { ContainerEngine } from "../engine/container-engine.ts";
 import { expandCells, filterMatrix, loadMatrix } from "../matrix/matrix-loader.ts";
-import type { Cell, Matrix, MatrixFilter } from "../matrix/matrix.ts";
+import type { Cell, Matrix, MatrixFilter, MatrixHost } from "../matrix/matrix.ts";
+import { DistcheckError } from "../errors/distcheck-error.ts";
 import type { PlatformId } from "../platform/platforms.ts";
 
 /** The distcheck package root (where the default matrix, images/ and hosts/ live). */
@@ -57,4 +58,11 @@ const started = performance.now();
 /** A progress line on stderr, stamped with seconds since the command started. */
 export function progress(line: string): void {
   process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
+}
+
+/** The selected host with a mutant catalog (mutants exist only for the reference host). */
+export function referenceHost(selection: Selection): MatrixHost {
+  const host = selection.matrix.hosts.find((h) => h.adapter === "reference");
+  if (!host) throw new DistcheckError("mutant_host_missing", `Mutants need the reference host in the selection; selected: ${selection.matrix.hosts.map((h) => h.id).join(", ")}.`, { category: "input" });
+  return host;
 }

@@ -3,22 +3,17 @@ import type { CellContainerFactory, FileToPut, StartedCellContainer } from "../c
 import type { ContainerEngine, StreamingExec } from "../engine/container-engine.ts";
 import { DistcheckError } from "../errors/distcheck-error.ts";
 import type { Cell } from "../matrix/matrix.ts";
+import type { ArchiveAgent, HostAdapter, HostHttp, HostReadiness, HostSettings } from "./host-adapter.ts";
+import { hostAdapter } from "./host-adapters.ts";
+import type { EffectiveConfig, HostDiagnostic, HostEvent, HostRegistry, HostVersions, ListedExtension, WitnessLine } from "./host-wire.ts";
 
-/** The port the reference host listens on inside its container (INTERFACE.md). */
-export const HOST_PORT = 8765;
+export type { WitnessLine } from "./host-wire.ts";
+
+/** The file sample extensions append their witness lines to (the fixture templates write it). */
+export const WITNESS_FILE = "/tmp/distcheck-witness.jsonl";
+
 /** HST-02: how long a host may take from start to ready on an unloaded native machine (scaled per platform). */
 export const READY_BOUND_MS = 20_000;
-const PID_FILE = "/run/distcheck-host.pid";
-
-/** One line of the witness file that sample extensions write (INTERFACE.md, witness protocol). */
-export interface WitnessLine {
-  fixture: string;
-  ext: string;
-  event: string;
-  pid: number;
-  t_ms: number;
-  [key: string]: unknown;
-}
 
 export interface HostBootOptions {
   cell: Cell;
@@ -26,8 +21,8 @@ export interface HostBootOptions {
   image: string;
   /** The run's internal network; the harness reaches the host at its address there. */
   network: string;
-  /** Written as TOML to /etc/distcheck-host/config.toml. */
-  config?: Record<string, string | number | boolean | string[]>;
+  /** Contract settings; the cell's host adapter maps them onto the host's configuration. */
+  settings?: HostSettings;
   env?: Record<string, string>;
   files?: FileToPut[];
   /** How long the host may take to become ready, before the platform's timing factor. @default 20000 */
@@ -52,35 +47,37 @@ export class HostBootError extends DistcheckError {
   }
 }
 
-function toToml(config: NonNullable<HostBootOptions["config"]>): string {
-  return Object.entries(config)
-    .map(([k, v]) => `${k} = ${Array.isArray(v) ? `[${v.map((x) => JSON.stringify(x)).join(", ")}]` : typeof v === "string" ? JSON.stringify(v) : String(v)}`)
-    .join("\n") + "\n";
-}
+const shellQuote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
 
 /**
- * A host under test, booted in a clean cell container. The host runs as a followed exec: its
- * output is the log, its "ready" line is the ready event, and the end of the exec is the exit
- * event a stop waits on. The container stays up after the host stops, so what outlived the host
- * can still be inspected.
+ * A host under test, booted in a clean cell container through its adapter. The host runs as a
+ * followed exec: its output is the log, the adapter's ready line is the ready event, and the end of
+ * the exec is the exit event a stop waits on. The container stays up after the host stops, so what
+ * outlived the host can still be inspected. Suites observe the host only through the methods here,
+ * in contract terms (extensions, diagnostics, registry, versions, static files, the archive agent).
  */
-export class BootedHost implements AsyncDisposable {
+export class BootedHost implements AsyncDisposable, HostHttp {
   private process: StreamingExec | undefined;
   /** How long each step of start() took: container start and files, beforeBoot (pip), boot to ready. */
   startPhases: { containerMs: number; beforeBootMs: number; bootMs: number } | undefined;
+  /** Harness-clock milliseconds from starting the host process to its ready line, last boot. */
+  lastBootMs: number | undefined;
   private logText = "";
+  readonly adapter: HostAdapter;
+  private settingsNow: HostSettings;
   private constructor(
     readonly container: StartedCellContainer,
     private readonly engine: ContainerEngine,
     private readonly options: HostBootOptions,
-  ) {}
+  ) {
+    this.adapter = hostAdapter(options.cell.host.adapter);
+    this.settingsNow = options.settings ?? {};
+  }
 
   /** Starts a container for the cell and boots the host in it. */
   static async start(factory: CellContainerFactory, engine: ContainerEngine, options: HostBootOptions): Promise<BootedHost> {
-    const files = [...(options.files ?? [])];
-    if (options.config) files.push({ target: "/etc/distcheck-host/config.toml", content: toToml(options.config) });
     const t0 = performance.now();
-    const container = await factory.start(options.cell, { image: options.image, network: { name: options.network }, env: options.env, files });
+    const container = await factory.start(options.cell, { image: options.image, network: { name: options.network }, env: options.env, files: options.files ?? [] });
     const host = new BootedHost(container, engine, options);
     try {
       const t1 = performance.now();
@@ -100,7 +97,7 @@ export class BootedHost implements AsyncDisposable {
   }
 
   get url(): string {
-    return `http://${this.container.ipAddress}:${HOST_PORT}`;
+    return `http://${this.container.ipAddress}:${this.adapter.port}`;
   }
 
   /** Everything the host printed since the container started (all boots). */
@@ -108,12 +105,26 @@ export class BootedHost implements AsyncDisposable {
     return this.logText;
   }
 
-  /** Starts the host process and resolves when it reports ready (and /readyz agrees). */
-  async boot(): Promise<void> {
+  /** The settings of the current (or next) boot. */
+  get settings(): HostSettings {
+    return this.settingsNow;
+  }
+
+  /** The host's data directory in this boot. */
+  get dataDir(): string {
+    return this.settingsNow.dataDir ?? this.adapter.dataDir;
+  }
+
+  /** Starts the host process and resolves when it reports ready (and its readiness probe agrees). */
+  async boot(settings?: HostSettings): Promise<void> {
     if (this.process) throw new DistcheckError("host_already_running", "boot() called while the host runs; stop() it first");
+    if (settings) this.settingsNow = settings;
+    const launch = this.adapter.launch(this.settingsNow);
+    if (launch.files.length > 0) await this.container.putFiles(launch.files);
     const marker = this.logText.length;
-    const proc = await this.engine.execStream(this.container.id, ["/bin/sh", "-c", `echo $$ > ${PID_FILE}; exec distcheck-host serve`], {
-      env: Object.entries(this.options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    const started = performance.now();
+    const proc = await this.engine.execStream(this.container.id, ["/bin/sh", "-c", `echo $$ > ${this.adapter.pidFile}; exec ${launch.command.map(shellQuote).join(" ")}`], {
+      env: Object.entries({ ...(this.options.env ?? {}), ...launch.env }).map(([k, v]) => `${k}=${v}`),
     });
     this.process = proc;
     const timeout = (this.options.readyTimeoutMs ?? READY_BOUND_MS) * (this.options.timingFactor ?? 1);
@@ -121,7 +132,7 @@ export class BootedHost implements AsyncDisposable {
       const timer = setTimeout(() => reject(new HostBootError(`${this.options.cell.id}: the host did not report ready within ${timeout} ms`, this.logText.slice(marker))), timeout);
       proc.onOutput((text) => {
         this.logText += text;
-        if (/\bready in [\d.]+ ms/.test(this.logText.slice(marker))) {
+        if (this.adapter.readyLog.test(this.logText.slice(marker))) {
           clearTimeout(timer);
           resolve();
         }
@@ -132,15 +143,16 @@ export class BootedHost implements AsyncDisposable {
         reject(new HostBootError(`${this.options.cell.id}: the host exited with ${code} before it was ready`, this.logText.slice(marker)));
       }, reject);
     });
-    const ready = await this.get<{ ready: boolean }>("/readyz");
-    if (!ready.ready) throw new HostBootError(`${this.options.cell.id}: the host logged ready but /readyz says not ready`, this.logText.slice(marker));
+    this.lastBootMs = performance.now() - started;
+    const ready = await this.readiness();
+    if (!ready.ready) throw new HostBootError(`${this.options.cell.id}: the host logged ready but its readiness probe says not ready`, this.logText.slice(marker));
   }
 
   /** Sends `signal` to the host and waits for it to exit; measures how long that took. */
   async stop(signal: "SIGTERM" | "SIGINT" | "SIGKILL" = "SIGTERM", limitMs = 60_000): Promise<HostExit> {
     const proc = this.process;
     if (!proc) throw new DistcheckError("host_not_running", "stop() called but the host is not running");
-    const kill = await this.container.exec(["/bin/sh", "-c", `kill -${signal.replace("SIG", "")} "$(cat ${PID_FILE})"`]);
+    const kill = await this.container.exec(["/bin/sh", "-c", `kill -${signal.replace("SIG", "")} "$(cat ${this.adapter.pidFile})"`]);
     if (kill.exitCode !== 0) throw new DistcheckError("host_signal_failed", `Could not send ${signal} to the host: ${kill.stderr.trim()}`);
     const sent = performance.now();
     let timer: NodeJS.Timeout | undefined;
@@ -154,21 +166,75 @@ export class BootedHost implements AsyncDisposable {
     return { exitCode, ms: performance.now() - sent };
   }
 
-  /** Stops (SIGTERM) and boots again, as after an install. */
-  async restart(): Promise<void> {
+  /** Stops (SIGTERM) and boots again, as after an install; with `settings`, boots with those. */
+  async restart(settings?: HostSettings): Promise<void> {
     if (this.process) await this.stop();
-    await this.boot();
+    await this.boot(settings);
+  }
+
+  /** Whether the host process is running (booted and not stopped). */
+  get running(): boolean {
+    return this.process !== undefined;
   }
 
   async get<T>(path: string): Promise<T> {
     const { statusCode, body } = await this.raw("GET", path);
-    if (statusCode >= 500 && path !== "/readyz") throw new DistcheckError("host_http_error", `GET ${path} answered ${statusCode}: ${body.slice(0, 500)}`);
+    if (statusCode >= 500) throw new DistcheckError("host_http_error", `GET ${path} answered ${statusCode}: ${body.slice(0, 500)}`);
     return JSON.parse(body) as T;
   }
 
-  async post<T>(path: string, payload: unknown): Promise<{ status: number; body: T }> {
-    const { statusCode, body } = await this.raw("POST", path, payload);
-    return { status: statusCode, body: JSON.parse(body) as T };
+  async exec(command: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    return this.container.exec(command);
+  }
+
+  // --- Observations in contract terms, through the adapter --------------------------------------
+
+  readiness(): Promise<HostReadiness> {
+    return this.adapter.readiness(this);
+  }
+
+  extensions(): Promise<ListedExtension[]> {
+    return this.adapter.extensions(this);
+  }
+
+  diagnostics(): Promise<HostDiagnostic[]> {
+    return this.adapter.diagnostics(this);
+  }
+
+  registry(): Promise<Partial<HostRegistry>> {
+    return this.adapter.registry(this);
+  }
+
+  versions(): Promise<HostVersions> {
+    return this.adapter.versions(this);
+  }
+
+  async coreVersion(): Promise<string> {
+    return (await this.versions()).core_version;
+  }
+
+  /** The host's effective configuration, where it can tell (HST-01). */
+  effectiveConfig(): Promise<EffectiveConfig> {
+    if (!this.adapter.effectiveConfig) throw new DistcheckError("host_capability_missing", `The ${this.adapter.id} host does not report its effective configuration.`);
+    return this.adapter.effectiveConfig(this);
+  }
+
+  /** The archive agent (ARC); only hosts that implement ARC have one. */
+  get agent(): ArchiveAgent {
+    if (!this.adapter.agent) throw new DistcheckError("host_capability_missing", `The ${this.adapter.id} host has no archive agent (it implements ${this.adapter.families.join(", ")}).`);
+    return this.adapter.agent(this);
+  }
+
+  /** The host's event log after `sinceMs` (CLOCK_MONOTONIC). */
+  events(sinceMs?: number): Promise<HostEvent[]> {
+    if (!this.adapter.events) throw new DistcheckError("host_capability_missing", `The ${this.adapter.id} host keeps no event log.`);
+    return this.adapter.events(this, sinceMs);
+  }
+
+  /** GET of an extension's static file (WHL-12), the path sent byte for byte. */
+  async fetchStatic(extensionId: string, rawPath: string): Promise<{ status: number; body: string }> {
+    const r = await this.raw("GET", this.adapter.staticPath(extensionId, rawPath));
+    return { status: r.statusCode, body: r.body };
   }
 
   /**
@@ -181,7 +247,7 @@ export class BootedHost implements AsyncDisposable {
     const timeout = 30_000 * (this.options.timingFactor ?? 1);
     return new Promise((resolve, reject) => {
       const req = httpRequest(
-        { host: this.container.ipAddress, port: HOST_PORT, method, path, timeout, headers: body ? { "content-type": "application/json", "content-length": body.length } : {} },
+        { host: this.container.ipAddress, port: this.adapter.port, method, path, timeout, headers: body ? { "content-type": "application/json", "content-length": body.length } : {} },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
@@ -203,9 +269,14 @@ export class BootedHost implements AsyncDisposable {
 
   /** What sample extensions reported they did (INTERFACE.md witness protocol). */
   async witness(): Promise<WitnessLine[]> {
-    const r = await this.container.exec(["cat", "/tmp/distcheck-witness.jsonl"]);
+    const r = await this.container.exec(["cat", WITNESS_FILE]);
     if (r.exitCode !== 0) return [];
     return r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as WitnessLine);
+  }
+
+  /** Empties the witness file, so the next lines are the next boot's. */
+  async clearWitness(): Promise<void> {
+    await this.container.exec(["rm", "-f", WITNESS_FILE]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

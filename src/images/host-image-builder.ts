@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { execa } from "execa";
 import type { ContainerEngine } from "../engine/container-engine.ts";
 import { containerEnvList, type PlatformInfo } from "../platform/platforms.ts";
-import { hostSourceFiles, hostSourceHash } from "./host-source.ts";
+import { hostSourceFiles } from "./host-source.ts";
 import type { ProgressSink } from "./image-builder.ts";
 import { tarFiles } from "./tar-files.ts";
 
@@ -27,9 +27,9 @@ export function buildToml(settings: HostBuildSettings): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Tag of a host layer: changes whenever the base, the host's sources or the settings change. */
-export function hostImageTag(hostId: string, hostDir: string, baseTag: string, platform: PlatformInfo, settings: HostBuildSettings): string {
-  const hash = createHash("sha256").update(baseTag).update("\0").update(hostSourceHash(hostDir)).update("\0").update(buildToml(settings)).digest("hex").slice(0, 16);
+/** Tag of a host layer: changes whenever the base, the host's sources (`sourceHash`) or the settings change. */
+export function hostImageTag(hostId: string, sourceHash: string, baseTag: string, platform: PlatformInfo, settings: HostBuildSettings): string {
+  const hash = createHash("sha256").update(baseTag).update("\0").update(sourceHash).update("\0").update(buildToml(settings)).digest("hex").slice(0, 16);
   const variant = [settings.coreVersion, settings.agentVersion, settings.mutant].filter(Boolean).join("-").replace(/[^a-zA-Z0-9_.-]/g, "_");
   return `distcheck/host-${hostId}:${platform.id}-${variant ? `${variant}-` : ""}${hash}`;
 }

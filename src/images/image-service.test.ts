@@ -32,7 +32,7 @@ describe("ImageService.ensure", () => {
   it("--force rebuilds a host image and drops the wheel layers cached on it, not those of other hosts", async () => {
     const probe = new ImageService(fakeEngine([]).engine, ROOT);
     const base = probe.baseTarget("bookworm", "linux-x86_64");
-    const host = probe.hostTarget("reference", "hosts/reference", base);
+    const host = probe.hostTarget({ id: "reference", adapter: "reference", source: "hosts/reference", bases: ["bookworm"], default: true }, base);
     const image = (tag: string, labels: Record<string, string>): EngineImage => ({ id: `sha256:${tag}`, tags: [tag], labels }) as EngineImage;
     const { engine, removed, committed } = fakeEngine([
       image(base.tag, { [IMAGE_LABELS.kind]: "base" }),

@@ -4,8 +4,12 @@ import type { ContainerEngine, EngineImage } from "../engine/container-engine.ts
 import { platformInfo, type PlatformId, type PlatformInfo } from "../platform/platforms.ts";
 import { LABELS } from "../run/run-identity.ts";
 import { DebootstrapImageBuilder } from "./debootstrap-image-builder.ts";
-import { buildHostImage, hostImageTag, readHostPyprojectVersion, type HostBuildSettings } from "./host-image-builder.ts";
+import type { HostAdapter } from "../hosts/host-adapter.ts";
+import { hostAdapter } from "../hosts/host-adapters.ts";
+import type { MatrixHost } from "../matrix/matrix.ts";
+import { hostImageTag, type HostBuildSettings } from "./host-image-builder.ts";
 import type { ImageBuilder, ProgressSink } from "./image-builder.ts";
+import { RecipeError } from "../errors/distcheck-error.ts";
 import { baseImageTag, loadRecipe, recipeHash, type ImageRecipe } from "./image-recipe.ts";
 import { RegistryImageBuilder } from "./registry-image-builder.ts";
 
@@ -31,10 +35,13 @@ export interface BaseImageTarget {
 export interface HostImageTarget {
   kind: "host";
   hostId: string;
-  hostDir: string;
+  adapter: HostAdapter;
+  /** The host's source tree or wheel (absolute). */
+  source: string;
   base: BaseImageTarget;
   platform: PlatformInfo;
-  settings: HostBuildSettings;
+  /** Version under test and mutant, baked into the image. */
+  settings: HostBuildSettings & { coreVersion: string };
   tag: string;
 }
 
@@ -58,14 +65,31 @@ export class ImageService {
     this.builders = { debootstrap: new DebootstrapImageBuilder(engine), registry: new RegistryImageBuilder(engine), ...builders };
   }
 
-  baseTarget(recipeName: string, platform: PlatformId): BaseImageTarget {
-    const recipe = loadRecipe(path.join(this.root, "images"), recipeName);
+  /**
+   * A base image; with `extraPackages` (a host's Debian packages), a recipe derived from it that adds
+   * them, stored under its own name and content hash (`trixie-toposync`).
+   */
+  baseTarget(recipeName: string, platform: PlatformId, extra?: { name: string; packages: readonly string[] }): BaseImageTarget {
+    let recipe = loadRecipe(path.join(this.root, "images"), recipeName);
+    if (extra && extra.packages.length > 0) {
+      if (recipe.kind !== "debootstrap") throw new RecipeError(`images/${recipeName}.json is a ${recipe.kind} recipe; the ${extra.name} host needs Debian packages added (${extra.packages.join(", ")}), which only debootstrap recipes can take.`);
+      recipe = { ...recipe, name: `${recipe.name}-${extra.name}`, packages: [...recipe.packages, ...extra.packages] };
+    }
     return { kind: "base", recipe, platform: platformInfo(platform), tag: baseImageTag(recipe, platform) };
   }
 
-  hostTarget(hostId: string, hostPath: string, base: BaseImageTarget, settings: HostBuildSettings = {}): HostImageTarget {
-    const hostDir = path.resolve(this.root, hostPath);
-    return { kind: "host", hostId, hostDir, base, platform: base.platform, settings, tag: hostImageTag(hostId, hostDir, base.tag, base.platform, settings) };
+  /** The base a host's layer sits on: the cell's base plus the packages its adapter needs. */
+  hostBaseTarget(host: MatrixHost, recipeName: string, platform: PlatformId): BaseImageTarget {
+    const adapter = hostAdapter(host.adapter);
+    return this.baseTarget(recipeName, platform, { name: adapter.id, packages: adapter.extraPackages });
+  }
+
+  /** A host layer at a version (default: the source's own) and optionally a mutant. */
+  hostTarget(host: MatrixHost, base: BaseImageTarget, options: { version?: string; mutant?: string } = {}): HostImageTarget {
+    const adapter = hostAdapter(host.adapter);
+    const source = path.resolve(this.root, host.source);
+    const settings = { coreVersion: options.version ?? adapter.defaultVersion(source), ...(options.mutant ? { mutant: options.mutant } : {}) };
+    return { kind: "host", hostId: host.id, adapter, source, base, platform: base.platform, settings, tag: hostImageTag(host.id, adapter.sourceHash(source), base.tag, base.platform, settings) };
   }
 
   /** Builds every target that the engine does not hold yet; a base is built before its hosts. */
@@ -115,13 +139,13 @@ export class ImageService {
       });
     } else {
       progress(`building ${target.tag}`);
-      await buildHostImage({
+      await target.adapter.buildHostImage({
         engine: this.engine,
-        hostId: target.hostId,
-        hostDir: target.hostDir,
+        source: target.source,
         baseTag: target.base.tag,
         platform: target.platform,
-        settings: target.settings,
+        version: target.settings.coreVersion,
+        mutant: target.settings.mutant,
         tag: target.tag,
         labels: { ...labels, [IMAGE_LABELS.kind]: "host", [IMAGE_LABELS.host]: target.hostId, [IMAGE_LABELS.recipe]: target.base.recipe.name },
         runLabels: options.runLabels,
@@ -166,7 +190,3 @@ function isWheelLayerOn(image: EngineImage, hosts: ReadonlySet<string>): boolean
   return image.labels[IMAGE_LABELS.kind] === "wheels" && hosts.has(image.labels[IMAGE_LABELS.parent] ?? "");
 }
 
-/** Default host build settings: the pyproject's version unless the caller sets one. */
-export function defaultHostSettings(hostDir: string, settings: HostBuildSettings = {}): HostBuildSettings {
-  return { ...settings, coreVersion: settings.coreVersion ?? readHostPyprojectVersion(hostDir) };
-}

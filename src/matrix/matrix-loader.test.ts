@@ -13,7 +13,7 @@ const valid = () => ({
     { id: "bookworm", image: "bookworm", python: "3.11" },
     { id: "trixie", image: "trixie", python: "3.13" },
   ],
-  hosts: [{ id: "reference", path: "hosts/reference" }],
+  hosts: [{ id: "reference", adapter: "reference", source: "hosts/reference" }] as Array<Record<string, unknown>>,
   suites: ["platform"],
 });
 
@@ -84,7 +84,7 @@ describe("parseMatrix", () => {
     const root = tmp();
     const message = errorOf(() => parseMatrix(valid(), "m.json", root)).message;
     expect(message).toContain("bases[0].image names no recipe: images/bookworm.json does not exist");
-    expect(message).toContain('hosts[0].path "hosts/reference" does not exist');
+    expect(message).toContain('hosts[0].source "hosts/reference" does not exist');
     expect(message).toContain("suites[0] names no suite: suites/platform.test.ts does not exist");
   });
 });
@@ -110,7 +110,8 @@ describe("loadMatrix", () => {
   it("validates against files under the given root", () => {
     const root = tmp();
     for (const d of ["images", "hosts/reference", "suites"]) mkdirSync(path.join(root, d), { recursive: true });
-    for (const f of ["images/bookworm.json", "images/trixie.json", "suites/platform.test.ts"]) writeFileSync(path.join(root, f), "{}");
+    for (const f of ["images/bookworm.json", "images/trixie.json"]) writeFileSync(path.join(root, f), JSON.stringify({ kind: "debootstrap", suite: path.basename(f, ".json"), packages: ["python3"], python: "3.11" }));
+    writeFileSync(path.join(root, "suites/platform.test.ts"), "");
     writeFileSync(path.join(root, "matrix.json"), JSON.stringify(valid()));
     expect(loadMatrix(path.join(root, "matrix.json")).bases).toHaveLength(2);
   });
@@ -138,6 +139,56 @@ describe("expandCells and filterMatrix", () => {
   it("rejects a filter value that is not in the matrix and lists the valid ones", () => {
     expect(errorOf(() => filterMatrix(matrix, { python: ["3.9"] })).message).toBe("--python 3.9 is not in the matrix; valid choices: bookworm, 3.11, trixie, 3.13");
     expect(errorOf(() => filterMatrix(matrix, { suite: ["nope"] })).message).toContain("valid choices: platform");
+  });
+});
+
+describe("hosts and their adapters", () => {
+  const root = path.resolve(import.meta.dirname, "../..");
+  const withToposync = (source: string, extra: Record<string, unknown> = {}) => {
+    const data = valid();
+    data.hosts.push({ id: "toposync", adapter: "toposync", source, default: false, ...extra });
+    return data;
+  };
+
+  it("names the valid adapters when a host names an unknown one", () => {
+    const data = valid();
+    data.hosts[0]!.adapter = "nope";
+    expect(errorOf(() => parseMatrix(data, "m.json", undefined)).message).toContain('hosts[0].adapter must be one of reference, toposync (got "nope")');
+  });
+
+  it("runs a non-default host only when --host names it, and only on the bases its adapter supports", () => {
+    const dir = tmp();
+    const m = parseMatrix(withToposync(dir), "m.json", root, {});
+    expect(expandCells(filterMatrix(m, {})).map((c) => c.host.id)).not.toContain("toposync");
+    // The adapter's check of the source runs on selection; an empty folder is no toposync-core tree.
+    expect(() => filterMatrix(m, { host: ["toposync"] })).toThrow(/is not a toposync-core source tree/);
+    const selected = filterMatrix({ ...m, hosts: m.hosts.map((h) => ({ ...h, source: "relative/unchecked" })) }, { host: ["toposync"] });
+    expect(expandCells(selected).map((c) => c.id)).toEqual(["linux-x86_64.trixie.toposync", "linux-aarch64.trixie.toposync"]);
+    expect(selected.excluded.map((e) => e.id)).toEqual(["linux-x86_64.bookworm.toposync", "linux-aarch64.bookworm.toposync"]);
+    expect(selected.excluded[0]!.reason).toContain("Debian bookworm packages older ones");
+  });
+
+  it("says which source path does not exist, and takes DISTCHECK_SOURCE_<ID> over the matrix", () => {
+    const m = parseMatrix(withToposync("no/such/dir"), "m.json", root, {});
+    const error = (() => {
+      try {
+        filterMatrix(m, { host: ["toposync"] });
+      } catch (e) {
+        return e as { code: string; message: string };
+      }
+      throw new Error("expected an error");
+    })();
+    expect(error.code).toBe("host_source_missing");
+    expect(error.message).toContain(path.join(root, "no/such/dir"));
+    const overridden = parseMatrix(withToposync("no/such/dir"), "m.json", root, { DISTCHECK_SOURCE_TOPOSYNC: "/elsewhere/toposync" });
+    expect(overridden.hosts[1]!.source).toBe("/elsewhere/toposync");
+  });
+
+  it("refuses a file that is not a wheel as a toposync source", () => {
+    const file = path.join(tmp(), "toposync_core-0.8.0-py3-none-any.whl");
+    writeFileSync(file, "not a zip");
+    const m = parseMatrix(withToposync(file), "m.json", root, {});
+    expect(() => filterMatrix(m, { host: ["toposync"] })).toThrow(/is not a toposync-core wheel/);
   });
 });
 

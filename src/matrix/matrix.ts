@@ -23,7 +23,23 @@ export interface MatrixBase {
 /** A host under test. */
 export interface MatrixHost {
   id: string;
-  path: string;
+  /** The adapter that installs, starts and observes it (src/hosts/). */
+  adapter: string;
+  /** Source tree or wheel, as the matrix names it (relative to the project root) or DISTCHECK_SOURCE_<ID> sets it. */
+  source: string;
+  /** Base ids this host runs on (the adapter's supported bases unless the matrix narrows them). */
+  bases: string[];
+  /** Whether a run without --host includes it. @default true */
+  default: boolean;
+}
+
+/** A platform x base x host combination the matrix names but that cannot run, and why. */
+export interface ExcludedCell {
+  id: string;
+  platform: PlatformId;
+  base: string;
+  host: string;
+  reason: string;
 }
 
 /** matrix.json with every default applied. */
@@ -32,6 +48,8 @@ export interface Matrix {
   bases: MatrixBase[];
   hosts: MatrixHost[];
   suites: string[];
+  /** Cells that are not applicable, with the reason (a base a host's adapter does not support). */
+  excluded: ExcludedCell[];
 }
 
 /** One cell: a clean container of `base` on `platform` with `host` installed. */

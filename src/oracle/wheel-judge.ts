@@ -27,11 +27,11 @@ export interface HostDiagnostic {
   message: string;
 }
 
-/** `GET /api/registry`. */
+/** What extensions registered, by owner where the host can tell (an owner left out is unknown). */
 export interface HostRegistry {
-  routes: Array<{ method: string; path: string; owner: string }>;
-  services: Array<{ name: string; owner: string }>;
-  operators: Array<{ id: string; owner: string }>;
+  routes: Array<{ method: string; path: string; owner?: string }>;
+  services: Array<{ name: string; owner?: string }>;
+  operators: Array<{ id: string; owner?: string }>;
 }
 
 /** The witness lines of one boot (INTERFACE.md witness protocol); only `fixture` and `event` are read. */
@@ -44,7 +44,8 @@ export interface WitnessEvent {
 export interface WheelObservation {
   extensions: ListedExtension[];
   diagnostics: HostDiagnostic[];
-  registry: HostRegistry;
+  /** A kind the host cannot list is left out, and is not judged. */
+  registry: Partial<HostRegistry>;
   witness: WitnessEvent[];
 }
 
@@ -99,8 +100,11 @@ export function judgeWheels(installed: WheelDeclaration[], outcomes: Map<string,
     let winner: string | null = null;
     if (o.listed === "one-of") {
       if (listings.length !== 1) report(`WHL-06 ${o.duplicateGroup.join("/")}: exactly one extension with id ${id} must be listed, got ${listings.length}`);
-      const found = listings.length === 1 ? members.filter((m) => listingIs(listings[0]!, m)) : [];
-      if (listings.length === 1 && found.length !== 1) report(`WHL-06 ${id}: the listing ${JSON.stringify(listings[0])} does not say which of ${o.duplicateGroup.join(", ")} it is (distribution/entry_point)`);
+      const listing = listings.length === 1 ? listings[0]! : undefined;
+      // A host whose listing names neither distribution nor entry point tells the kept one by
+      // reporting every other member as a duplicate (each of those diagnostics names its entry point).
+      const found = !listing ? [] : listing.distribution || listing.entry_point ? members.filter((m) => listingIs(listing, m)) : members.filter((m) => !seen.diagnostics.some((d) => d.code === "duplicate_extension_id" && (d.entry_point || d.distribution) && diagnosticBelongsTo(d, m, id, true)));
+      if (listing && found.length !== 1) report(`WHL-06 ${id}: the listing ${JSON.stringify(listing)} does not say which of ${o.duplicateGroup.join(", ")} it is (distribution/entry_point, or duplicate_extension_id diagnostics naming the others)`);
       winner = found.length === 1 ? found[0]!.name : null;
     } else {
       if (listings.length > 0) report(`${id}: predicted not listed (${o.reason}), but listed: ${JSON.stringify(listings)}`);
@@ -139,7 +143,7 @@ export function judgeWheels(installed: WheelDeclaration[], outcomes: Map<string,
       if (item.name !== decl.manifest?.name || item.version !== decl.manifest?.version) {
         report(`WHL-02 ${where}: listed with name/version ${JSON.stringify([item.name, item.version])}, its installed extension.json says ${JSON.stringify([decl.manifest?.name, decl.manifest?.version])}`);
       }
-      if (o.remoteEntryUrl !== undefined && (item.remote_entry_url ?? null) !== o.remoteEntryUrl) {
+      if (o.remoteEntryUrl !== undefined && o.remoteEntryUrl !== "any" && (item.remote_entry_url ?? null) !== o.remoteEntryUrl) {
         report(`WHL-13 ${where}: remote_entry_url ${JSON.stringify(item.remote_entry_url ?? null)}, predicted ${JSON.stringify(o.remoteEntryUrl)}`);
       }
     }
@@ -164,24 +168,28 @@ export function judgeWheels(installed: WheelDeclaration[], outcomes: Map<string,
 
     // Registrations: a loaded extension's are there; a skipped or failed one registered nothing.
     const loaded = o.listed === true || o.listed === "any" || (o.listed === "one-of" && isWinner);
+    if (o.registrations === "any") continue;
     if (loaded) checkRegistered(decl, o.extensionId!, seen.registry, report, where);
     else checkNothingRegistered(decl, o.extensionId, seen.registry, report, where);
   }
   return { problems, winners };
 }
 
-function checkRegistered(decl: WheelDeclaration, id: string, registry: HostRegistry, report: (message: string) => void, where: string): void {
-  for (const r of decl.behaviour.routes) {
-    if (!registry.routes.some((x) => x.method === r.method && x.path === r.path && x.owner === id)) report(`${where}: route ${r.method} ${r.path} of ${id} is not registered`);
+/** Registered by `id`, or by someone when the host does not say who registered it. */
+const ownedBy = (x: { owner?: string }, id: string): boolean => x.owner === undefined || x.owner === id;
+
+function checkRegistered(decl: WheelDeclaration, id: string, registry: Partial<HostRegistry>, report: (message: string) => void, where: string): void {
+  for (const r of registry.routes ? decl.behaviour.routes : []) {
+    if (!registry.routes!.some((x) => x.method === r.method && x.path === r.path && ownedBy(x, id))) report(`${where}: route ${r.method} ${r.path} of ${id} is not registered`);
   }
-  for (const s of decl.behaviour.services) if (!registry.services.some((x) => x.name === s && x.owner === id)) report(`${where}: service ${s} of ${id} is not registered`);
-  for (const op of decl.behaviour.operators) if (!registry.operators.some((x) => x.id === op && x.owner === id)) report(`${where}: operator ${op} of ${id} is not registered`);
+  for (const s of registry.services ? decl.behaviour.services : []) if (!registry.services!.some((x) => x.name === s && ownedBy(x, id))) report(`${where}: service ${s} of ${id} is not registered`);
+  for (const op of registry.operators ? decl.behaviour.operators : []) if (!registry.operators!.some((x) => x.id === op && ownedBy(x, id))) report(`${where}: operator ${op} of ${id} is not registered`);
 }
 
-function checkNothingRegistered(decl: WheelDeclaration, id: string | null, registry: HostRegistry, report: (message: string) => void, where: string): void {
-  const routes = registry.routes.filter((x) => (id !== null && x.owner === id) || decl.behaviour.routes.some((r) => r.path === x.path));
-  const services = registry.services.filter((x) => (id !== null && x.owner === id) || decl.behaviour.services.includes(x.name));
-  const operators = registry.operators.filter((x) => (id !== null && x.owner === id) || decl.behaviour.operators.includes(x.id));
+function checkNothingRegistered(decl: WheelDeclaration, id: string | null, registry: Partial<HostRegistry>, report: (message: string) => void, where: string): void {
+  const routes = (registry.routes ?? []).filter((x) => (id !== null && x.owner === id) || decl.behaviour.routes.some((r) => r.path === x.path));
+  const services = (registry.services ?? []).filter((x) => (id !== null && x.owner === id) || decl.behaviour.services.includes(x.name));
+  const operators = (registry.operators ?? []).filter((x) => (id !== null && x.owner === id) || decl.behaviour.operators.includes(x.id));
   if (routes.length + services.length + operators.length > 0) {
     report(`${where}: not set up, yet registered ${JSON.stringify({ routes, services, operators })}`);
   }

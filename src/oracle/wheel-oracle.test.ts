@@ -116,7 +116,7 @@ describe("requires_extensions (WHL-09) to a fixed point", () => {
       d.manifest!.requires_extensions = ["dev.distcheck.setup-raises"];
     });
     const o = predictWheels([...pick("setup-raises"), user], { coreVersion: "0.8.0" });
-    expect(o.get("setup-raises")).toMatchObject({ listed: false, setupRuns: true, diagnostics: ["setup_failed"] });
+    expect(o.get("setup-raises")).toMatchObject({ listed: "any", registrations: "any", setupRuns: true, diagnostics: ["setup_failed"] });
     expect(o.get("needs-setup-raises")).toMatchObject({ listed: false, setupRuns: false, diagnostics: ["dependency_skipped"] });
     const onInvalid = variant("chain-b", (d) => {
       d.manifest!.requires_extensions = ["dev.distcheck.compat-invalid-version"];
@@ -135,9 +135,9 @@ describe("load, manifest, duplicates, disabled, frontend", () => {
     for (const n of ["manifest-invalid-json", "manifest-missing-id", "no-manifest"]) expect(o.get(n)).toMatchObject({ listed: false, extensionId: null, diagnostics: [["manifest_read_failed", "manifest_invalid"]] });
     expect(o.get("dup-a")).toMatchObject({ listed: "one-of", setupRuns: "one-of", duplicateGroup: ["dup-a", "dup-b"], diagnostics: [] });
     expect(o.get("disabled-me")).toMatchObject({ listed: false, diagnostics: ["extension_disabled"], setupRuns: false });
-    expect(o.get("setup-raises")).toMatchObject({ listed: false, diagnostics: ["setup_failed"], setupRuns: true });
+    expect(o.get("setup-raises")).toMatchObject({ listed: "any", registrations: "any", diagnostics: ["setup_failed"], setupRuns: true });
     expect(o.get("frontend-present")).toMatchObject({ listed: true, remoteEntryUrl: "/extensions/dev.distcheck.frontend-present/remoteEntry.js" });
-    expect(o.get("frontend-missing")).toMatchObject({ listed: "any", remoteEntryUrl: null, diagnostics: ["frontend_remote_entry_missing"] });
+    expect(o.get("frontend-missing")).toMatchObject({ listed: "any", remoteEntryUrl: "any", diagnostics: ["frontend_remote_entry_missing"] });
     for (const n of ["ok-basic", "ok-factory", "dep-user", "dep-base"]) expect(o.get(n)).toMatchObject({ listed: true, setupRuns: true, diagnostics: [] });
   });
 
@@ -192,7 +192,7 @@ describe("judgeWheels", () => {
   it.each<[string, (s: WheelObservation) => void, RegExp]>([
     ["an incompatible extension is listed", (s) => s.extensions.push({ id: "dev.distcheck.compat-range", name: "Distcheck Compat Range", version: "1.0.0" }), /compat-range.*predicted not listed/],
     ["setup() ran for a skipped extension", (s) => s.witness.push({ fixture: "compat-range", event: "setup" }), /compat-range.*must not run/],
-    ["a skipped extension registered a route", (s) => s.registry.routes.push({ method: "GET", path: "/api/compat-range/ping", owner: "dev.distcheck.compat-range" }), /compat-range.*registered/],
+    ["a skipped extension registered a route", (s) => s.registry.routes!.push({ method: "GET", path: "/api/compat-range/ping", owner: "dev.distcheck.compat-range" }), /compat-range.*registered/],
     ["the incompatibility message lacks the core version", (s) => (s.diagnostics[1]!.message = "requires '>=0.7,<0.8'"), /must name.*lacks 0\.8\.0/],
     ["a diagnostic is missing", (s) => s.diagnostics.splice(0, 1), /setup-raises.*predicted diagnostic setup_failed/],
     ["both duplicates are listed", (s) => s.extensions.push({ id: "dev.distcheck.dup", name: "Distcheck Dup B", version: "1.0.0", distribution: "distcheck-sample-dup-b" }), /exactly one extension with id dev.distcheck.dup/],
@@ -200,7 +200,7 @@ describe("judgeWheels", () => {
     ["the dropped duplicate ran setup()", (s) => s.witness.push({ fixture: "dup-b", event: "setup" }), /dup-b.*setup\(\) ran/],
     ["a loaded extension reports a diagnostic", (s) => s.diagnostics.push({ code: "setup_failed", entry_point: "ok-basic", distribution: "distcheck-sample-ok-basic", message: "x" }), /ok-basic.*unexpected diagnostic/],
     ["the listed version is not the manifest's", (s) => (s.extensions[2]!.version = "0.0.0"), /WHL-02 ok-basic/],
-    ["a route is missing", (s) => s.registry.routes.splice(0, 1), /route GET \/api\/ok-basic\/ping/],
+    ["a route is missing", (s) => s.registry.routes!.splice(0, 1), /route GET \/api\/ok-basic\/ping/],
     ["the remote entry url is not published", (s) => delete s.extensions[1]!.remote_entry_url, /WHL-13 frontend-present/],
     ["setup() of a loaded extension did not run", (s) => s.witness.splice(0, 1), /ok-basic.*no setup witness/],
   ])("reports a host where %s", (_, breakIt, expected) => {

@@ -33,10 +33,15 @@ export interface WheelOutcome {
   diagnostics: CodeExpectation[];
   /** Whether its `setup()` runs (witness `setup` line); `"one-of"` for the winner of a duplicate group. */
   setupRuns: boolean | "one-of";
+  /**
+   * `"any"`: the contract does not say whether what it registered stays (a setup() that raised part
+   * way, WHL-11). Otherwise a listed extension's registrations are there and a skipped one's are not.
+   */
+  registrations?: "any";
   /** Strings a diagnostic's message must contain, by code (`incompatible_extension` names both versions). */
   messageMustName: Record<string, string[]>;
-  /** The published `remote_entry_url` (WHL-13); null: none may be published; undefined: no frontend. */
-  remoteEntryUrl?: string | null;
+  /** The published `remote_entry_url` (WHL-13); null: none may be published; "any": either; undefined: no frontend. */
+  remoteEntryUrl?: string | null | "any";
   /** Fixture names sharing this extension id (WHL-06), this one included. */
   duplicateGroup?: string[];
   /** Why, in a few words (for failure messages). */
@@ -226,7 +231,9 @@ export function predictWheels(installed: WheelDeclaration[], facts: WheelHostFac
       return;
     }
     if (node.decl.behaviour.setup === "raise") {
-      decide(id, { listed: false, setupRuns: true, diagnostics: ["setup_failed"], reason: "setup() raises" });
+      // WHL-11 asks for the report and for isolation (the host serves, the others work); whether the
+      // failed extension stays listed, and keeps what it registered before raising, it leaves open.
+      decide(id, { listed: "any", registrations: "any", setupRuns: true, diagnostics: ["setup_failed"], reason: "setup() raises" });
       return;
     }
     setupOk.add(id);
@@ -236,7 +243,8 @@ export function predictWheels(installed: WheelDeclaration[], facts: WheelHostFac
     else if (node.decl.behaviour.frontend === "present" || node.decl.behaviour.static[remote] !== undefined) {
       decide(id, { listed: true, setupRuns: true, remoteEntryUrl: `/extensions/${id}/${remote}`, reason: "loads with a frontend remote entry" });
     } else {
-      decide(id, { listed: "any", setupRuns: true, remoteEntryUrl: null, diagnostics: ["frontend_remote_entry_missing"], reason: `declares frontend.remote_entry ${remote} that the wheel lacks` });
+      // WHL-13 asks for the diagnostic; it does not say whether the URL of the missing file is published.
+      decide(id, { listed: "any", setupRuns: true, remoteEntryUrl: "any", diagnostics: ["frontend_remote_entry_missing"], reason: `declares frontend.remote_entry ${remote} that the wheel lacks` });
     }
   };
   for (const id of [...active].sort()) visit(id);

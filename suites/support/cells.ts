@@ -1,6 +1,8 @@
 import path from "node:path";
 import { expandCells, filterMatrix, loadMatrix } from "../../src/matrix/matrix-loader.ts";
 import type { Cell, Matrix } from "../../src/matrix/matrix.ts";
+import type { ClauseFamily } from "../../src/hosts/host-adapter.ts";
+import { hostAdapter } from "../../src/hosts/host-adapters.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -21,6 +23,15 @@ export function runMatrix(env: NodeJS.ProcessEnv = process.env): Matrix {
 /** The cells a suite runs on in this run. */
 export function runCells(env: NodeJS.ProcessEnv = process.env): Cell[] {
   return expandCells(runMatrix(env));
+}
+
+/**
+ * The cells of this run whose host implements every one of `families`: a suite of ARC clauses runs
+ * only where the host has an archive agent. The report marks the clauses of the families a host
+ * lacks not applicable there; a suite never registers tests for them.
+ */
+export function cellsImplementing(...families: ClauseFamily[]): Cell[] {
+  return runCells().filter((c) => families.every((f) => hostAdapter(c.host.adapter).families.includes(f)));
 }
 
 export const PROJECT_ROOT = ROOT;

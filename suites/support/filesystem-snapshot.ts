@@ -2,8 +2,6 @@ import type { StartedCellContainer } from "../../src/containers/cell-container.t
 
 /** The witness file sample extensions append to (INTERFACE.md); it changes by design. */
 export const WITNESS_FILE = "/tmp/distcheck-witness.jsonl";
-/** The reference host's data directory when nothing overrides it (INTERFACE.md, `data_dir`). */
-export const DEFAULT_DATA_DIR = "/var/lib/distcheck-host";
 /** A folder the harness itself writes into inside a container; snapshots leave it out. */
 export const HARNESS_DIR = "/var/tmp/distcheck-harness";
 

@@ -25,12 +25,12 @@ function find<T extends FixtureIndexEntry>(kind: T["kind"], name: string, pick?:
   return found[0]!;
 }
 
-/** A sample wheel for the reference host by fixture name. */
+/** A sample wheel by fixture name, rendered by host template `host` (`wheel("ok-basic", "toposync")`). */
 export function wheel(name: string, host = "reference"): WheelIndexEntry {
   return find<WheelIndexEntry>("wheel", name, (e) => e.host === host);
 }
 
-/** Every sample wheel for a host. */
+/** Every sample wheel rendered by host template `host`. */
 export function allWheels(host = "reference"): WheelIndexEntry[] {
   return fixtureIndex().entries.filter((e): e is WheelIndexEntry => e.kind === "wheel" && e.host === host);
 }

@@ -1,6 +1,8 @@
 import type { TestProject } from "vitest/node";
 import { DockerEngine, resolveEndpoint } from "../../src/engine/docker-engine.ts";
-import { ImageService, defaultHostSettings } from "../../src/images/image-service.ts";
+import { ImageService } from "../../src/images/image-service.ts";
+import { hostAdapter } from "../../src/hosts/host-adapters.ts";
+import { COMPATIBILITY_CORE_VERSIONS } from "../../src/hosts/core-version-plan.ts";
 import { currentRun, processAlive, runLabels } from "../../src/run/run-identity.ts";
 import { sweep } from "../../src/run/run-sweeper.ts";
 import { removeScratchDir } from "../../src/run/scratch.ts";
@@ -14,8 +16,11 @@ import { buildFixtures } from "../../src/fixtures/index.ts";
 import { writeRunEnvironment } from "../../src/report/run-environment.ts";
 import { findMutant, loadMutants } from "../../src/mutants/mutant-catalog.ts";
 
-/** Image tags per cell id, provided to the suites. */
-export type CellImages = Record<string, { base: string; host: string }>;
+/**
+ * Image tags per cell id, provided to the suites: the base, the host layer, and for hosts that take
+ * their core version from their own metadata one host layer per version under test.
+ */
+export type CellImages = Record<string, { base: string; host: string; versions?: Record<string, string> }>;
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -58,14 +63,15 @@ export default async function globalSetup(project: TestProject): Promise<() => P
   const cellImages: CellImages = {};
   for (const cell of cells) {
     const service = new ImageService(engineOf(cell), PROJECT_ROOT);
-    const base = service.baseTarget(cell.base.image, cell.platform.id);
+    const base = service.hostBaseTarget(cell.host, cell.base.image, cell.platform.id);
     // DISTCHECK_MUTANT boots a reference host built with one clause broken (hosts/reference mutants).
-    const mutant = process.env.DISTCHECK_MUTANT ? findMutant(loadMutants(`${PROJECT_ROOT}/${cell.host.path}`), process.env.DISTCHECK_MUTANT).name : undefined;
-    const host = service.hostTarget(cell.host.id, cell.host.path, base, defaultHostSettings(`${PROJECT_ROOT}/${cell.host.path}`, { mutant }));
+    const mutant = process.env.DISTCHECK_MUTANT && cell.host.adapter === "reference" ? findMutant(loadMutants(cell.host.source), process.env.DISTCHECK_MUTANT).name : undefined;
+    const host = service.hostTarget(cell.host, base, { mutant });
+    const versions = hostAdapter(cell.host.adapter).coreVersionAtBoot ? [] : COMPATIBILITY_CORE_VERSIONS.map((version) => service.hostTarget(cell.host, base, { version }));
     if (process.env.DISTCHECK_SKIP_IMAGE_BUILD !== "1") {
-      await service.ensure([base, host], { runLabels: runLabels(run), progress: (t, line) => process.stderr.write(`[images] ${t}: ${line}\n`) });
+      await service.ensure([base, host, ...versions], { runLabels: runLabels(run), progress: (t, line) => process.stderr.write(`[images] ${t}: ${line}\n`) });
     }
-    cellImages[cell.id] = { base: base.tag, host: host.tag };
+    cellImages[cell.id] = { base: base.tag, host: host.tag, ...(versions.length > 0 ? { versions: Object.fromEntries(versions.map((v) => [v.settings.coreVersion, v.tag])) } : {}) };
   }
   // A run without a native cell (say, aarch64 only) still measures its factor against the native
   // platform: a native base image of the same Debian suite serves as the reference.

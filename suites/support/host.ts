@@ -3,11 +3,13 @@ import type { FileToPut } from "../../src/containers/cell-container.ts";
 import { RunNetwork } from "../../src/containers/run-network.ts";
 import { TestcontainersCellFactory } from "../../src/containers/testcontainers-cell-factory.ts";
 import { DockerEngine, resolveEndpoint } from "../../src/engine/docker-engine.ts";
-import type { FixtureIndexEntry } from "../../src/fixtures/build/fixture-index.ts";
-import { BootedHost, type HostBootOptions } from "../../src/hosts/booted-host.ts";
+import type { FixtureIndexEntry, WheelIndexEntry } from "../../src/fixtures/build/fixture-index.ts";
+import { BootedHost } from "../../src/hosts/booted-host.ts";
+import type { ClauseFamily, HostAdapter, HostSettings } from "../../src/hosts/host-adapter.ts";
+import { hostAdapter } from "../../src/hosts/host-adapters.ts";
 import { ensureWheelLayer } from "../../src/images/wheel-layer.ts";
 import type { Cell } from "../../src/matrix/matrix.ts";
-import { CONTAINER_WHEELS, containerPath, toContainer } from "./fixture-files.ts";
+import { CONTAINER_WHEELS, containerPath, toContainer, wheel } from "./fixture-files.ts";
 import type { FailureAttachment } from "../../src/report/test-record.ts";
 
 const factory = new TestcontainersCellFactory();
@@ -42,15 +44,44 @@ export function scaledTimeout(cell: Cell, nativeMs: number): number {
 /** No container test waits longer than this for one step, whatever the timing factor. */
 export const MAX_TIMEOUT_MS = 10 * 60_000;
 
+/** The adapter of the cell's host. */
+export function adapterOf(cell: Cell): HostAdapter {
+  return hostAdapter(cell.host.adapter);
+}
+
+/** Whether the cell's host implements every family of `clauses` (tests of others are not applicable there). */
+export function implementsFamilies(cell: Cell, ...families: ClauseFamily[]): boolean {
+  return families.every((f) => adapterOf(cell).families.includes(f));
+}
+
+/** A sample wheel rendered for the cell's host (its adapter's fixture template). */
+export function sampleWheel(cell: Cell, name: string): WheelIndexEntry {
+  return wheel(name, adapterOf(cell).templateId);
+}
+
 export interface BootHostOptions {
   /** Sample wheels pip-installed (from a local folder, --no-index) before the host boots; the install is a cached image layer. */
   wheels?: FixtureIndexEntry[];
   /** Other fixtures (archives, hostile archives) copied into the container, not installed. */
   files?: FixtureIndexEntry[];
   extraFiles?: FileToPut[];
-  /** Host configuration, written to /etc/distcheck-host/config.toml. */
-  config?: HostBootOptions["config"];
+  /** Contract settings, mapped onto the host's configuration by its adapter. */
+  settings?: HostSettings;
   env?: Record<string, string>;
+}
+
+/**
+ * The host image of a cell at a core version: hosts that take the version at boot run their one
+ * image with the setting, the others boot the image built at that version (global setup built it).
+ */
+function imageAt(cell: Cell, settings: HostSettings | undefined): { image: string; settings: HostSettings | undefined } {
+  const images = inject("cellImages")[cell.id]!;
+  const version = settings?.coreVersion;
+  if (version === undefined || adapterOf(cell).coreVersionAtBoot) return { image: images.host, settings };
+  const image = images.versions?.[version];
+  if (!image) throw new Error(`no ${cell.host.id} image at core version ${version} in ${cell.id}; the global setup builds COMPATIBILITY_CORE_VERSIONS (src/hosts/core-version-plan.ts) only`);
+  const { coreVersion: _built, ...rest } = settings!;
+  return { image, settings: rest };
 }
 
 /**
@@ -63,7 +94,8 @@ export async function bootHost(cell: Cell, options: BootHostOptions = {}): Promi
   const wheels = options.wheels ?? [];
   const copied = toContainer([...wheels, ...(options.files ?? [])]);
   const files = [...copied, ...(options.extraFiles ?? [])];
-  let image = inject("cellImages")[cell.id]!.host;
+  const at = imageAt(cell, options.settings);
+  let image = at.image;
   if (wheels.length > 0) {
     // pip runs once per host image and wheel set; the result is committed by content hash and every
     // later boot of the same wheels starts from it (see src/images/wheel-layer.ts).
@@ -79,7 +111,7 @@ export async function bootHost(cell: Cell, options: BootHostOptions = {}): Promi
     cell,
     image,
     network: await network.name(),
-    config: options.config,
+    settings: at.settings,
     env: options.env,
     files,
     timingFactor: timingFactorOf(cell),

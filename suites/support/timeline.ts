@@ -1,4 +1,5 @@
 import type { BootedHost, WitnessLine } from "../../src/hosts/booted-host.ts";
+import type { HostEvent } from "../../src/hosts/host-wire.ts";
 
 /**
  * Milliseconds on CLOCK_MONOTONIC. The reference host's event `t_ms` and the fixtures' witness
@@ -10,18 +11,11 @@ export function monotonicMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-/** One entry of `GET /api/events` (INTERFACE.md). */
-export interface HostEvent {
-  t_ms: number;
-  event: string;
-  id?: string;
-  pid?: number;
-  [key: string]: unknown;
-}
+export type { HostEvent } from "../../src/hosts/host-wire.ts";
 
 /** The host's event log, optionally only what came after `sinceMs`. */
 export async function hostEvents(host: BootedHost, sinceMs?: number): Promise<HostEvent[]> {
-  return host.get<HostEvent[]>(`/api/events${sinceMs === undefined ? "" : `?since=${sinceMs}`}`);
+  return host.events(sinceMs);
 }
 
 /** Thrown by `waitFor` when the condition never held; names what was awaited. */

@@ -1,27 +1,30 @@
 import type { Command } from "commander";
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { IMAGE_LABELS, ImageService, defaultHostSettings, isWanted, type ImageTarget } from "../../images/image-service.ts";
-import { catalogPath, loadMutants } from "../../mutants/mutant-catalog.ts";
+import { hostAdapter } from "../../hosts/host-adapters.ts";
+import { COMPATIBILITY_CORE_VERSIONS } from "../../hosts/core-version-plan.ts";
+import { IMAGE_LABELS, ImageService, isWanted, type ImageTarget } from "../../images/image-service.ts";
 import { runLabels } from "../../run/run-identity.ts";
 import { collect, enginesFor, progress, select, type MatrixOptions } from "../context.ts";
 import type { Selection } from "../context.ts";
 
 /**
  * Every base and host image the selected cells need, per engine. With `mutantCatalogs`, also the host
- * build of every mutant in each cell's host catalog (`npm run mutants` reuses them).
+ * build of every mutant in each cell's host catalog (`npm run mutants` reuses them). A host that
+ * cannot take its core version at boot gets an image per version the compatibility suite uses.
  */
 export function plannedImages(selection: Selection, options: { baseOnly?: boolean; mutant?: string; mutantCatalogs?: boolean } = {}): Array<{ service: ImageService; targets: ImageTarget[] }> {
   return enginesFor(selection.matrix).map(({ platforms, engine }) => {
     const service = new ImageService(engine, selection.root);
     const targets: ImageTarget[] = [];
     for (const cell of selection.cells.filter((c) => platforms.includes(c.platform.id))) {
-      const hostDir = path.join(selection.root, cell.host.path);
-      const base = service.baseTarget(cell.base.image, cell.platform.id);
+      const adapter = hostAdapter(cell.host.adapter);
+      const base = service.hostBaseTarget(cell.host, cell.base.image, cell.platform.id);
       targets.push(base);
       if (options.baseOnly) continue;
-      const mutants = [options.mutant, ...(options.mutantCatalogs && existsSync(catalogPath(hostDir)) ? loadMutants(hostDir).map((m) => m.name) : [])];
-      for (const mutant of mutants) targets.push(service.hostTarget(cell.host.id, cell.host.path, base, defaultHostSettings(hostDir, { mutant })));
+      const mutants = [options.mutant, ...(options.mutantCatalogs ? adapter.mutants(cell.host.source) : [])];
+      for (const mutant of mutants) targets.push(service.hostTarget(cell.host, base, { mutant }));
+      if (!adapter.coreVersionAtBoot && selection.matrix.suites.includes("compatibility")) {
+        for (const version of COMPATIBILITY_CORE_VERSIONS) targets.push(service.hostTarget(cell.host, base, { version }));
+      }
     }
     return { service, targets: dedupe(targets) };
   });

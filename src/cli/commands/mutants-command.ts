@@ -2,7 +2,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { loadMutants, findMutant, type Mutant } from "../../mutants/mutant-catalog.ts";
 import { runJobs, summariseMutation, writeMutationRun, type MutationJob } from "../../mutants/mutation-runner.ts";
-import { collect, progress, select } from "../context.ts";
+import { collect, progress, select, referenceHost } from "../context.ts";
 
 export function registerMutantsCommand(program: Command): void {
   program
@@ -23,8 +23,8 @@ Exit code: 0 when every mutant was killed, 1 when one survived or errored.`,
     )
     .action(async (opts: { matrix?: string; only?: string[]; platform?: string[]; python?: string; reports: string }) => {
       const selection = select({ matrix: opts.matrix });
-      const host = selection.matrix.hosts[0]!;
-      const catalog = loadMutants(path.resolve(selection.root, host.path));
+      const host = referenceHost(selection);
+      const catalog = loadMutants(host.source);
       const mutants: Mutant[] = opts.only?.length ? opts.only.map((n) => findMutant(catalog, n)) : catalog;
       const python = opts.python ?? selection.matrix.bases[0]!.id;
       const platformsOf = (m: Mutant): string[] => opts.platform ?? (m.timing ? ["linux-x86_64", "linux-aarch64"] : ["linux-x86_64"]);

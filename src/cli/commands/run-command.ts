@@ -7,7 +7,7 @@ import { currentRun } from "../../run/run-identity.ts";
 import { sweep } from "../../run/run-sweeper.ts";
 import { removeScratchDir } from "../../run/scratch.ts";
 import { TaskRunner } from "../../run/task-runner.ts";
-import { collect, enginesFor, progress, select, type MatrixOptions } from "../context.ts";
+import { collect, enginesFor, progress, referenceHost, select, type MatrixOptions } from "../context.ts";
 import { buildImages } from "./images-command.ts";
 import { publishReport, resultsDirOf } from "./report-command.ts";
 import { findMutant, loadMutants } from "../../mutants/mutant-catalog.ts";
@@ -48,7 +48,7 @@ Examples:
 export async function runConformance(opts: MatrixOptions & { build: boolean; reports: string; mutant?: string }): Promise<number> {
   const wallStart = performance.now();
   const selection = select(opts);
-  if (opts.mutant) findMutant(loadMutants(path.resolve(selection.root, selection.matrix.hosts[0]!.path)), opts.mutant);
+  if (opts.mutant) findMutant(loadMutants(referenceHost(selection).source), opts.mutant);
   const run = currentRun();
   const reportsRoot = path.resolve(selection.root, opts.reports);
   const reportDir = path.join(reportsRoot, run.runId);

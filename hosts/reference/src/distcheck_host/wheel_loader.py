@@ -402,11 +402,10 @@ class WheelLoader:
                 if callable(setup):
                     run_maybe_async(setup(host))
             except BaseException as exc:
-                self._diag("setup_failed", f"setup() of {candidate.ext_id} raised {_describe(exc)}; nothing it "
-                           "registered was kept.", candidate)
-                if mutant_enabled("whl11-keep-partial-setup"):
-                    # Mutant whl11-keep-partial-setup (WHL-11): what setup() registered before raising stays.
-                    self.registry.commit(staged)
+                if not mutant_enabled("whl11-setup-failure-unreported"):
+                    # Mutant whl11-setup-failure-unreported (WHL-11): a setup() that raises goes unreported.
+                    self._diag("setup_failed", f"setup() of {candidate.ext_id} raised {_describe(exc)}; nothing it "
+                               "registered was kept.", candidate)
                 continue
             self.registry.commit(staged)
             ok.add(candidate.ext_id)
