@@ -289,13 +289,18 @@ describe.concurrent.each(cells)("discovery on $id", (cell: Cell) => {
       await life?.[Symbol.asyncDispose]();
     });
 
-    it("WHL-02 WHL-06: a wheel installed while the host runs is discovered after a restart; the same duplicate wins across restarts", async (ctx) => {
+    it("WHL-02: a wheel installed while the host runs is discovered after a restart", async (ctx) => {
       lifeDiagnose(ctx);
-      expect(firstWinner, JSON.stringify(last.judgement?.problems)).toBeDefined();
       const j = await installNewAndNewer();
       expect(j.problems.map((p) => p.message)).toEqual([]);
       expect(last.seen!.extensions.find((e) => e.id === decl("ok-factory").manifest!.id)).toMatchObject({ name: decl("ok-factory").manifest!.name, version: decl("ok-factory").manifest!.version });
-      expect(j.winners["dev.distcheck.dup"]).toBe(firstWinner);
+    }, 180_000 * factor);
+
+    it("WHL-06: the same duplicate wins across restarts, also after the other distribution was installed again", async (ctx) => {
+      lifeDiagnose(ctx);
+      expect(firstWinner, JSON.stringify(last.judgement?.problems)).toBeDefined();
+      const j = await installNewAndNewer();
+      expect(j.winners["dev.distcheck.dup"], "the kept duplicate after the restart").toBe(firstWinner);
     }, 180_000 * factor);
 
     it("WHL-15: a newer wheel replaces the older one after a restart", async (ctx) => {
@@ -303,7 +308,6 @@ describe.concurrent.each(cells)("discovery on $id", (cell: Cell) => {
       const [older, newer] = [decl("ok-basic"), decl("ok-basic-2")];
       const j = await installNewAndNewer();
       expect(j.problems.map((p) => p.message)).toEqual([]);
-      expect(j.winners["dev.distcheck.dup"]).toBe(firstWinner);
       const s = last.seen!;
       expect(s.extensions.filter((e) => e.id === newer.manifest!.id)).toEqual([expect.objectContaining({ version: newer.manifest!.version, name: newer.manifest!.name })]);
       // The new code runs, the old one does not.
@@ -329,7 +333,6 @@ describe.concurrent.each(cells)("discovery on $id", (cell: Cell) => {
       if (firstWinner) await pip(["install", "--no-index", "--no-deps", "--force-reinstall", containerPath(wheel(firstWinner))]);
       const j = await restartAndJudge(["dup-a", "dup-b", "ok-factory"]);
       expect(j.problems.map((p) => p.message)).toEqual([]);
-      expect(j.winners["dev.distcheck.dup"]).toBe(firstWinner);
       const s = last.seen!;
       expect(s.extensions.map((e) => e.id).sort()).toEqual(["dev.distcheck.dup", "dev.distcheck.ok-factory"]);
       expect(s.diagnostics.filter((d) => d.extension_id === id || normaliseDistribution(d.distribution ?? "") === normaliseDistribution(removed.distribution))).toEqual([]);

@@ -29,14 +29,19 @@ export interface Selection {
   matrixFile: string;
   matrix: Matrix;
   cells: Cell[];
+  /** The matrix with only the platform and base filters: every host, for reports that merge runs of several. */
+  allHosts: Matrix;
 }
 
 export function select(options: MatrixOptions): Selection {
   const root = projectRoot();
   const matrixFile = path.resolve(options.matrix ?? path.join(root, "matrix.json"));
   const filter: MatrixFilter = { platform: options.platform, python: options.python, suite: options.suite, host: options.host };
-  const matrix = filterMatrix(loadMatrix(matrixFile, root), filter);
-  return { root, matrixFile, matrix, cells: expandCells(matrix) };
+  const loaded = loadMatrix(matrixFile, root);
+  const matrix = filterMatrix(loaded, filter);
+  // Hosts are not narrowed (nor their sources checked) here: a report names only those that ran.
+  const allHosts = { ...matrix, hosts: loaded.hosts, excluded: loaded.excluded.filter((e) => matrix.platforms.some((p) => p.id === e.platform) && matrix.bases.some((b) => b.id === e.base)) };
+  return { root, matrixFile, matrix, cells: expandCells(matrix), allHosts };
 }
 
 /** One engine per distinct endpoint, with the platforms it serves. */

@@ -1,26 +1,34 @@
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { citation, contractStamp, type ContractStamp } from "../contract/contract.ts";
+import { createHash } from "node:crypto";
+import { CONTRACT, citation, contractStamp, type ContractStamp } from "../contract/contract.ts";
+
+const CONTRACT_CLAUSE_IDS = CONTRACT.clauses.map((c) => c.id);
 import { DistcheckError } from "../errors/distcheck-error.ts";
 import { ALLURE_CATEGORIES, categorise, type FailureCategory } from "./failure-category.ts";
 import { readRunEnvironment, type RunEnvironment } from "./run-environment.ts";
 import { familyOf } from "./test-identity.ts";
 import { RECORDS_DIR, type TestRecord } from "./test-record.ts";
+import { hostGateReasons, hostVerdicts, isWaivedFailure, profilesOf, type HostProfile, type HostVerdicts, type NotApplicable, type Verdict } from "./host-verdicts.ts";
 
-/** A clause's verdict in one cell. */
-export type Verdict = "passed" | "failed" | "skipped";
+export type { HostProfile, Verdict } from "./host-verdicts.ts";
 
 export interface ReportSummary {
   runId: string;
   generatedAt: string;
-  totals: { tests: number; passed: number; failed: number; skipped: number };
+  /** `failed` counts failures no waiver covers; `waived` the failures waivers cover. */
+  totals: { tests: number; passed: number; failed: number; skipped: number; waived: number };
   /** Failures by who is at fault. */
   categories: Record<FailureCategory, number>;
   cells: string[];
   platforms: string[];
-  /** clause id → cell id → verdict (failed if any test of the clause failed there). */
+  /** clause id → cell id → verdict (failed if any test of the clause failed there), every host's cells. */
   clauses: Record<string, Record<string, Verdict>>;
+  /** Per host: its adapter, families, clause x cell verdicts, what is not applicable and why, the waivers applied. */
+  hosts: Record<string, HostVerdicts>;
+  /** Every not-applicable verdict's reason, all hosts. */
+  notApplicable: NotApplicable[];
   gate: { passed: boolean; reasons: string[] };
   /** The contract the verdicts are against: version, SHA-256 of CONTRACT.md, clauses no suite covers yet. */
   contract: ContractStamp;
@@ -39,6 +47,8 @@ export interface BuildReportOptions {
   platforms: readonly string[];
   /** Extra environment rows (e.g. a mutation score). */
   extraVariables?: Record<string, string>;
+  /** The run's hosts: families, cells, cells that cannot run, waivers. Without them every clause counts for every cell. */
+  hosts?: HostProfile[];
   progress?: (line: string) => void;
 }
 
@@ -79,11 +89,12 @@ interface AllureResult {
  * parameters platform / Debian suite / Python / host / host version; a failure category; and the
  * attachments the test's annotations carried.
  */
-export function enrichResults(resultsDirs: string[], out: string, environment: RunEnvironment | undefined, pythonOf: (base: string) => string | undefined): Map<string, TestRecord> {
+export function enrichResults(resultsDirs: string[], out: string, environment: RunEnvironment | undefined, pythonOf: (base: string) => string | undefined, hosts: readonly HostProfile[] = []): Map<string, TestRecord> {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const records = readRecords(resultsDirs);
   const byKey = [...records.values()];
+  const profiles = profilesOf(hosts, byKey);
   for (const dir of resultsDirs) {
     if (!existsSync(dir)) throw new DistcheckError("results_missing", `No results directory at ${dir}. Run the suites with DISTCHECK_RESULTS_DIR set (distcheck run does), or pass the shard folders to --merge.`);
     for (const f of readdirSync(dir)) {
@@ -91,7 +102,7 @@ export function enrichResults(resultsDirs: string[], out: string, environment: R
       if (f.endsWith("-result.json")) {
         const result = readJson<AllureResult>(src);
         const record = byKey.find((r) => result.fullName?.endsWith(r.key));
-        if (record) decorate(result, record, environment, pythonOf, out);
+        if (record) decorate(result, record, environment, pythonOf, out, profiles);
         writeFileSync(path.join(out, f), JSON.stringify(result));
       } else if (!lstatSync(src).isDirectory()) {
         copyFileSync(src, path.join(out, f));
@@ -101,7 +112,7 @@ export function enrichResults(resultsDirs: string[], out: string, environment: R
   return records;
 }
 
-function decorate(result: AllureResult, record: TestRecord, environment: RunEnvironment | undefined, pythonOf: (base: string) => string | undefined, out: string): void {
+function decorate(result: AllureResult, record: TestRecord, environment: RunEnvironment | undefined, pythonOf: (base: string) => string | undefined, out: string, profiles: ReadonlyMap<string, HostProfile>): void {
   const labels = result.labels.filter((l) => !["epic", "feature", "story"].includes(l.name));
   for (const family of new Set(record.clauses.map(familyOf))) labels.push({ name: "epic", value: family });
   labels.push({ name: "feature", value: record.suite });
@@ -117,13 +128,20 @@ function decorate(result: AllureResult, record: TestRecord, environment: RunEnvi
     result.status = "failed";
     result.statusDetails = { message: record.errors[0]?.message, trace: record.errors[0]?.stack };
   }
+  const waived = isWaivedFailure(record, profiles);
+  if (waived) {
+    // Shown as waived, with the host's own line that causes it; the failure itself stays readable.
+    result.status = "skipped";
+    result.statusDetails = { message: `waived: ${waived.map(waiverText).join("; ")}\n\n${result.statusDetails?.message ?? ""}`, trace: result.statusDetails?.trace };
+    labels.push({ name: "tag", value: "waived" });
+  }
   if (record.cell) {
     const params: Array<[string, string | undefined]> = [
       ["platform", record.cell.platform],
       ["Debian suite", record.cell.base],
       ["Python", pythonOf(record.cell.base)],
       ["host", record.cell.host],
-      ["host version", environment?.hostVersion],
+      ["host version", environment?.hostVersions?.[record.cell.host] ?? environment?.hostVersion],
     ];
     result.parameters = [...result.parameters.filter((p) => !params.some(([n]) => n === p.name)), ...params.filter((p): p is [string, string] => p[1] !== undefined).map(([name, value]) => ({ name, value }))];
   }
@@ -136,34 +154,99 @@ function decorate(result: AllureResult, record: TestRecord, environment: RunEnvi
   });
 }
 
+/** A waiver as reports print it: reason and the host line that causes it. */
+export function waiverText(w: { clause: string; reason: string; source: { file: string; line: number; quote: string } }): string {
+  return `${w.clause}: ${w.reason} (${w.source.file}:${w.source.line}: ${w.source.quote.trim()})`;
+}
+
+/**
+ * Allure results for what is not applicable, one per clause and cell, so the report shows the
+ * clause with its reason where a host cannot be judged on it (never as passed).
+ */
+export function notApplicableResults(notApplicable: readonly NotApplicable[], out: string): void {
+  const now = Date.now();
+  for (const na of notApplicable) {
+    const ids = na.clauses[0] === "*" ? CONTRACT_CLAUSE_IDS : na.clauses;
+    for (const cell of na.cells) {
+      for (const clause of ids) {
+        const uuid = createHash("sha256").update(`${na.host}\0${cell}\0${clause}`).digest("hex").slice(0, 32);
+        const [platform, base, host] = cell.split(".");
+        writeFileSync(path.join(out, `${uuid}-result.json`), JSON.stringify({
+          uuid,
+          historyId: uuid,
+          name: `${clause}: not applicable on ${cell}`,
+          fullName: `not-applicable#${cell} ${clause}`,
+          status: "skipped",
+          statusDetails: { message: `not applicable: ${na.reason}` },
+          stage: "finished",
+          start: now,
+          stop: now,
+          description: citation(clause),
+          labels: [
+            { name: "epic", value: familyOf(clause) },
+            { name: "story", value: clause },
+            { name: "feature", value: "not applicable" },
+            { name: "parentSuite", value: `not applicable on ${cell}` },
+            { name: "tag", value: "not-applicable" },
+          ],
+          parameters: [
+            { name: "platform", value: platform ?? "" },
+            { name: "Debian suite", value: base ?? "" },
+            { name: "host", value: host ?? na.host },
+          ],
+          attachments: [],
+          steps: [],
+        }));
+      }
+    }
+  }
+}
+
 /** Clause x cell verdicts, totals and the quality gate. */
-export function summarise(records: Iterable<TestRecord>, options: Pick<BuildReportOptions, "runId" | "requiredClauses" | "platforms">, environment?: RunEnvironment): ReportSummary {
+export function summarise(records: Iterable<TestRecord>, options: Pick<BuildReportOptions, "runId" | "requiredClauses" | "platforms" | "hosts">, environment?: RunEnvironment): ReportSummary {
   const all = [...records];
-  const clauses: ReportSummary["clauses"] = {};
+  const raw: Record<string, Record<string, "passed" | "failed" | "skipped">> = {};
   const categories: Record<FailureCategory, number> = { product: 0, harness: 0, infrastructure: 0 };
-  const totals = { tests: all.length, passed: 0, failed: 0, skipped: 0 };
+  const totals = { tests: all.length, passed: 0, failed: 0, skipped: 0, waived: 0 };
   const cells = new Set<string>();
+  const profiles = profilesOf(options.hosts ?? [], all);
   for (const r of all) {
-    const verdict: Verdict = r.state === "passed" ? "passed" : r.state === "failed" ? "failed" : "skipped";
-    totals[verdict] += 1;
-    const c = categorise(r);
-    if (c) categories[c] += 1;
+    const verdict = r.state === "passed" ? "passed" : r.state === "failed" ? "failed" : "skipped";
+    if (isWaivedFailure(r, profiles)) totals.waived += 1;
+    else {
+      totals[verdict] += 1;
+      const c = categorise(r);
+      if (c) categories[c] += 1;
+    }
     if (!r.cell) continue;
     cells.add(r.cell.id);
     for (const clause of r.clauses) {
-      const row = (clauses[clause] ??= {});
+      const row = (raw[clause] ??= {});
       const prev = row[r.cell.id];
       row[r.cell.id] = prev === "failed" || verdict === "failed" ? "failed" : prev === "passed" || verdict === "passed" ? "passed" : "skipped";
     }
   }
   const reasons: string[] = [];
   if (totals.failed > 0) reasons.push(`${totals.failed} test(s) failed (${categories.product} product, ${categories.harness} harness, ${categories.infrastructure} infrastructure)`);
-  const cellList = [...cells].sort();
-  // Every required clause, and every clause any test claimed, must have passed on every platform.
-  for (const clause of new Set([...options.requiredClauses, ...Object.keys(clauses)])) {
-    for (const platform of options.platforms) {
-      const verdicts = Object.entries(clauses[clause] ?? {}).filter(([cell]) => cell.startsWith(`${platform}.`));
-      if (!verdicts.some(([, v]) => v === "passed")) reasons.push(`${clause} did not run (and pass) on ${platform}`);
+  const hosts: ReportSummary["hosts"] = {};
+  let clauses: ReportSummary["clauses"] = {};
+  if (profiles.size > 0) {
+    // Each host is judged on the clauses of the families it implements, on the platforms it has cells on.
+    for (const profile of profiles.values()) {
+      const v = hostVerdicts(profile, raw);
+      hosts[profile.id] = v;
+      for (const [clause, row] of Object.entries(v.clauses)) Object.assign((clauses[clause] ??= {}), row);
+      reasons.push(...hostGateReasons(profile, v, options.requiredClauses));
+    }
+    clauses = Object.fromEntries(Object.entries(clauses).sort(([a], [b]) => a.localeCompare(b)));
+  } else {
+    clauses = Object.fromEntries(Object.entries(raw).sort(([a], [b]) => a.localeCompare(b)));
+    // Every required clause, and every clause any test claimed, must have passed on every platform.
+    for (const clause of new Set([...options.requiredClauses, ...Object.keys(clauses)])) {
+      for (const platform of options.platforms) {
+        const verdicts = Object.entries(clauses[clause] ?? {}).filter(([cell]) => cell.startsWith(`${platform}.`));
+        if (!verdicts.some(([, v]) => v === "passed")) reasons.push(`${clause} did not run (and pass) on ${platform}`);
+      }
     }
   }
   if (totals.tests === 0) reasons.push("no test ran");
@@ -172,9 +255,11 @@ export function summarise(records: Iterable<TestRecord>, options: Pick<BuildRepo
     generatedAt: new Date().toISOString(),
     totals,
     categories,
-    cells: cellList,
+    cells: [...cells].sort(),
     platforms: [...options.platforms],
-    clauses: Object.fromEntries(Object.entries(clauses).sort(([a], [b]) => a.localeCompare(b))),
+    clauses,
+    hosts,
+    notApplicable: Object.values(hosts).flatMap((h) => h.notApplicable),
     gate: { passed: reasons.length === 0, reasons },
     contract: contractStamp(),
     environment,
@@ -186,7 +271,8 @@ function xml(text: string): string {
 }
 
 /** JUnit XML of the (merged) records: one testsuite per suite file, each naming the contract it was judged against. */
-export function junitXml(records: Iterable<TestRecord>, contract: ContractStamp = contractStamp()): string {
+export function junitXml(records: Iterable<TestRecord>, contract: ContractStamp = contractStamp(), hosts: { profiles?: ReadonlyMap<string, HostProfile>; notApplicable?: readonly NotApplicable[] } = {}): string {
+  const profiles = hosts.profiles ?? new Map<string, HostProfile>();
   // <properties> sits on each testsuite: the JUnit schema CI tools validate against has none on <testsuites>.
   const properties = `    <properties>\n      <property name="contract.version" value="${xml(contract.version)}"/>\n      <property name="contract.sha256" value="${xml(contract.sha256)}"/>\n    </properties>`;
   const bySuite = new Map<string, TestRecord[]>();
@@ -197,35 +283,57 @@ export function junitXml(records: Iterable<TestRecord>, contract: ContractStamp 
       .map((r) => {
         const name = xml(`${r.cell ? `[${r.cell.id}] ` : ""}${r.name}`);
         const time = (r.durationMs / 1000).toFixed(3);
-        const body =
-          r.state === "failed"
+        const waived = isWaivedFailure(r, profiles);
+        const body = waived
+          ? `<skipped message="${xml(`waived: ${waived.map(waiverText).join("; ")}`)}"/><system-out>${xml(r.errors.map((e) => e.stack ?? e.message).join("\n\n"))}</system-out>`
+          : r.state === "failed"
             ? `<failure message="${xml(r.errors[0]?.message.split("\n")[0] ?? "failed")}">${xml(r.errors.map((e) => e.stack ?? e.message).join("\n\n"))}</failure>`
             : r.state === "passed"
               ? ""
               : "<skipped/>";
         return `    <testcase classname="${xml(suite)}" name="${name}" time="${time}">${body}</testcase>`;
       });
-    const failures = rs.filter((r) => r.state === "failed").length;
-    const skipped = rs.filter((r) => r.state !== "passed" && r.state !== "failed").length;
+    const failures = rs.filter((r) => r.state === "failed" && !isWaivedFailure(r, profiles)).length;
+    const skipped = rs.filter((r) => r.state !== "passed" && (r.state !== "failed" || isWaivedFailure(r, profiles))).length;
     return `  <testsuite name="${xml(suite)}" tests="${rs.length}" failures="${failures}" skipped="${skipped}">\n${properties}\n${cases.join("\n")}\n  </testsuite>`;
   });
+  const na = (hosts.notApplicable ?? []).flatMap((n) => n.cells.map((cell) => `    <testcase classname="not-applicable" name="${xml(`[${cell}] ${n.clauses[0] === "*" ? "every clause" : n.clauses.join(" ")}: not applicable`)}" time="0"><skipped message="${xml(`not applicable: ${n.reason}`)}"/></testcase>`));
+  if (na.length > 0) suites.push(`  <testsuite name="not-applicable" tests="${na.length}" failures="0" skipped="${na.length}">\n${properties}\n${na.join("\n")}\n  </testsuite>`);
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n${suites.join("\n")}\n</testsuites>\n`;
 }
 
-/** A one-screen clause x platform table: ok, FAIL, skip or a dash for not run. */
+/** How a platform column reads, from the verdicts of its cells. */
+function mark(vs: Verdict[]): string {
+  if (vs.length === 0) return "-";
+  if (vs.includes("failed")) return "FAIL";
+  if (vs.includes("unexpected-pass")) return "UNEXPECTED PASS";
+  if (vs.includes("waived")) return "waived";
+  if (vs.includes("passed")) return `ok (${vs.filter((v) => v === "passed").length})`;
+  if (vs.every((v) => v === "not-applicable")) return "n/a";
+  return "skip";
+}
+
+/**
+ * A one-screen clause x platform table per host: ok, FAIL, waived, UNEXPECTED PASS, n/a (not
+ * applicable: a family the host does not implement, or a base it cannot run on), skip, or a dash
+ * for not run.
+ */
 export function clauseTable(summary: ReportSummary): string {
   const platforms = summary.platforms;
-  const width = Math.max(...platforms.map((p) => p.length), 4);
-  const lines = [`${"clause".padEnd(8)} ${platforms.map((p) => p.padEnd(width)).join(" ")}  (contract ${summary.contract.version})`];
-  for (const [clause, cells] of Object.entries(summary.clauses)) {
-    const cols = platforms.map((p) => {
-      const vs = Object.entries(cells).filter(([c]) => c.startsWith(`${p}.`)).map(([, v]) => v);
-      const mark = vs.length === 0 ? "-" : vs.includes("failed") ? "FAIL" : vs.includes("passed") ? `ok (${vs.filter((v) => v === "passed").length})` : "skip";
-      return mark.padEnd(width);
-    });
-    lines.push(`${clause.padEnd(8)} ${cols.join(" ")}`);
+  const width = Math.max(...platforms.map((p) => p.length), 15);
+  const header = `${"clause".padEnd(8)} ${platforms.map((p) => p.padEnd(width)).join(" ")}  (contract ${summary.contract.version})`;
+  const rows = (clauses: Record<string, Record<string, Verdict>>): string[] =>
+    Object.entries(clauses).map(([clause, cells]) => `${clause.padEnd(8)} ${platforms.map((p) => mark(Object.entries(cells).filter(([c]) => c.startsWith(`${p}.`)).map(([, v]) => v)).padEnd(width)).join(" ")}`.trimEnd());
+  const hosts = Object.entries(summary.hosts ?? {});
+  if (hosts.length === 0) return [header, ...rows(summary.clauses)].join("\n");
+  const lines: string[] = [];
+  for (const [id, h] of hosts) {
+    lines.push(`host ${id} (adapter ${h.adapter}; implements ${h.families.join(", ")})`, header, ...rows(h.clauses));
+    for (const na of h.notApplicable) lines.push(`  n/a ${na.clauses[0] === "*" ? "every clause" : `${na.clauses[0]}..${na.clauses.at(-1)}`} on ${na.cells.join(", ")}: ${na.reason}`);
+    for (const w of h.waivers) lines.push(`  waiver ${w.clause} (${w.cells}): ${w.reason} [${w.source.file}:${w.source.line}]`);
+    lines.push("");
   }
-  return lines.join("\n");
+  return lines.join("\n").trimEnd();
 }
 
 /**
@@ -238,15 +346,18 @@ export async function buildReport(options: BuildReportOptions & { pythonOf: (bas
   mkdirSync(dir, { recursive: true });
   const environment = readRunEnvironment(options.resultsDirs);
   const enriched = path.join(dir, "allure-results");
-  const records = enrichResults(options.resultsDirs, enriched, environment, options.pythonOf);
+  const records = enrichResults(options.resultsDirs, enriched, environment, options.pythonOf, options.hosts);
   // The platforms the run itself recorded win over the caller's guess (a report of a filtered run).
   const platforms = environment?.platforms?.length ? environment.platforms : options.platforms;
   const summary = summarise(records.values(), { ...options, platforms }, environment);
+  notApplicableResults(summary.notApplicable, enriched);
 
   const variables: Record<string, string> = {
     "run id": options.runId,
     "harness version": environment?.harnessVersion ?? "?",
-    "host version": environment?.hostVersion ?? "?",
+    ...(environment?.hostVersions && Object.keys(environment.hostVersions).length > 0
+      ? Object.fromEntries(Object.entries(environment.hostVersions).map(([h, v]) => [`host ${h} version`, v]))
+      : { "host version": environment?.hostVersion ?? "?" }),
     ...Object.fromEntries(Object.entries(environment?.engines ?? {}).map(([k, v]) => [`engine ${k}`, v])),
     ...Object.fromEntries(Object.entries(environment?.timingFactors ?? {}).map(([k, v]) => [`timing factor ${k}`, String(v)])),
     ...Object.fromEntries(Object.entries(environment?.images ?? {}).map(([k, v]) => [`image ${k}`, `${v.host} (${(v.hostId ?? "?").slice(7, 19)})`])),
@@ -285,7 +396,7 @@ export async function buildReport(options: BuildReportOptions & { pythonOf: (bas
   if (existsSync(index)) writeFileSync(index, stripAnalytics(readFileSync(index, "utf8")));
   // Allure's own summary.json is replaced by distcheck's (clause x cell verdicts and the gate).
   writeFileSync(path.join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
-  writeFileSync(path.join(dir, "junit.xml"), junitXml(records.values()));
+  writeFileSync(path.join(dir, "junit.xml"), junitXml(records.values(), summary.contract, { profiles: profilesOf(options.hosts ?? [], [...records.values()]), notApplicable: summary.notApplicable }));
   const latest = path.join(options.reportsRoot, "latest");
   rmSync(latest, { recursive: true, force: true });
   symlinkSync(options.runId, latest);

@@ -11,13 +11,16 @@ export interface RunEnvironment {
   timingFactors: Record<string, number>;
   /** Platforms the run covered (its matrix after filters). */
   platforms: string[];
+  /** The reference host's version (older runs); `hostVersions` has every host's. */
   hostVersion?: string;
+  /** host id → the version under test of that host. */
+  hostVersions?: Record<string, string>;
   mutant?: string;
 }
 
 const FILE = "environment.json";
 
-export async function writeRunEnvironment(resultsDir: string, engines: ContainerEngine[], images: Record<string, { base: string; host: string }>, timingFactors: Record<string, number | undefined>, platforms: string[]): Promise<void> {
+export async function writeRunEnvironment(resultsDir: string, engines: ContainerEngine[], images: Record<string, { base: string; host: string }>, timingFactors: Record<string, number | undefined>, platforms: string[], hostVersions: Record<string, string> = {}): Promise<void> {
   const root = path.resolve(import.meta.dirname, "../..");
   const env: RunEnvironment = {
     harnessVersion: (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version: string }).version,
@@ -25,7 +28,8 @@ export async function writeRunEnvironment(resultsDir: string, engines: Container
     images: {},
     platforms,
     timingFactors: Object.fromEntries(Object.entries(timingFactors).filter((e): e is [string, number] => e[1] !== undefined)),
-    hostVersion: /^version\s*=\s*"([^"]+)"/m.exec(readFileSync(path.join(root, "hosts/reference/pyproject.toml"), "utf8"))?.[1],
+    hostVersion: hostVersions.reference,
+    hostVersions,
     mutant: process.env.DISTCHECK_MUTANT || undefined,
   };
   for (const engine of engines) env.engines[engine.endpoint] = (await engine.version()).version;
@@ -48,7 +52,7 @@ export function readRunEnvironment(resultsDirs: string[]): RunEnvironment | unde
       continue;
     }
     merged = merged
-      ? { ...merged, platforms: [...new Set([...merged.platforms, ...env.platforms])], engines: { ...merged.engines, ...env.engines }, images: { ...merged.images, ...env.images }, timingFactors: { ...merged.timingFactors, ...env.timingFactors } }
+      ? { ...merged, hostVersions: { ...merged.hostVersions, ...env.hostVersions }, platforms: [...new Set([...merged.platforms, ...env.platforms])], engines: { ...merged.engines, ...env.engines }, images: { ...merged.images, ...env.images }, timingFactors: { ...merged.timingFactors, ...env.timingFactors } }
       : env;
   }
   return merged;

@@ -91,7 +91,8 @@ export default async function globalSetup(project: TestProject): Promise<() => P
   for (const platform of Object.keys(timingFactors) as PlatformId[]) if (!cells.some((c) => c.platform.id === platform)) delete timingFactors[platform];
   for (const id of Object.keys(cellImages)) if (!cells.some((c) => c.id === id)) delete cellImages[id];
   project.provide("timingFactors", timingFactors);
-  if (process.env.DISTCHECK_RESULTS_DIR) await writeRunEnvironment(process.env.DISTCHECK_RESULTS_DIR, [...engines.values()], cellImages, timingFactors, [...new Set(cells.map((c) => c.platform.id))]);
+  const hostVersions = Object.fromEntries(cells.map((c) => [c.host.id, hostAdapter(c.host.adapter).defaultVersion(c.host.source)]));
+  if (process.env.DISTCHECK_RESULTS_DIR) await writeRunEnvironment(process.env.DISTCHECK_RESULTS_DIR, [...engines.values()], cellImages, timingFactors, [...new Set(cells.map((c) => c.platform.id))], hostVersions);
   project.provide("runId", run.runId);
   project.provide("runOwnerPid", run.ownerPid);
   project.provide("cellImages", cellImages);

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { DistcheckError } from "../../errors/distcheck-error.ts";
 import { REQUIRED_CLAUSES } from "../../report/coverage.ts";
+import { hostProfiles } from "../../hosts/host-profiles.ts";
 import { buildReport, clauseTable, type ReportSummary } from "../../report/report-builder.ts";
 import type { Selection } from "../context.ts";
 import { progress, select } from "../context.ts";
@@ -22,6 +23,7 @@ export async function publishReport(options: { selection: Selection; reportsRoot
     // A filtered run is judged on what it ran; the default matrix must cover every required clause.
     requiredClauses: options.filtered ? [] : REQUIRED_CLAUSES,
     platforms: selection.matrix.platforms.map((p) => p.id),
+    hosts: hostProfiles(selection.allHosts, selection.cells, selection.root),
     pythonOf: (base) => selection.matrix.bases.find((b) => b.id === base)?.python,
     progress,
   });

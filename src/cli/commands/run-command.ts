@@ -53,7 +53,8 @@ export async function runConformance(opts: MatrixOptions & { build: boolean; rep
   const reportsRoot = path.resolve(selection.root, opts.reports);
   const reportDir = path.join(reportsRoot, run.runId);
   const resultsDir = resultsDirOf(reportsRoot, run.runId);
-  const filtered = [opts.platform, opts.python, opts.host, opts.suite].some((f) => (f?.length ?? 0) > 0);
+  // --host picks hosts, each judged on every clause its adapter implements; the others narrow the clauses.
+  const filtered = [opts.platform, opts.python, opts.suite].some((f) => (f?.length ?? 0) > 0);
   const engines = enginesFor(selection.matrix);
   progress(`run ${run.runId}: ${selection.cells.length} cell(s) x ${selection.matrix.suites.length} suite(s): ${selection.matrix.suites.join(", ")}`);
 
