@@ -4,7 +4,7 @@ import type { BootedHost } from "../src/hosts/booted-host.ts";
 import type { HostEvent, InstallRequest } from "../src/hosts/host-wire.ts";
 import type { Cell } from "../src/matrix/matrix.ts";
 import { scaledBound } from "../src/timing/timing-factor.ts";
-import { cellsImplementing } from "./support/cells.ts";
+import { suiteCells } from "./support/cells.ts";
 import { DownloadSidecar, networkOf, type SidecarRequest } from "./support/download-sidecar.ts";
 import { CONTAINER_ARCHIVES, archive, containerPath, hostileEntries } from "./support/fixture-files.ts";
 import {
@@ -34,7 +34,7 @@ import { runningPid, monotonicMs } from "./support/agent.ts";
 // host must accept it. An empty or missing checksum is not a digest at all: it must be refused with
 // a clear error (INTERFACE.md: `checksum_invalid`), never treated as "skip the check".
 
-const cells = cellsImplementing("ARC");
+const cells = suiteCells("checksum");
 /**
  * The configured download timeout, seconds: short enough to wait for, long enough that a normal
  * download of a few KiB from the sidecar (about 50 ms natively) never hits it, also under emulation:

@@ -9,7 +9,7 @@ import type { FileToPut } from "../src/containers/cell-container.ts";
 import type { BootedHost, WitnessLine } from "../src/hosts/booted-host.ts";
 import type { HostSettings } from "../src/hosts/host-adapter.ts";
 import type { AgentAnswer, ExtensionStatus } from "../src/hosts/host-wire.ts";
-import { PROJECT_ROOT, cellsImplementing } from "./support/cells.ts";
+import { PROJECT_ROOT, suiteCells } from "./support/cells.ts";
 import { archive, containerPath, wheel } from "./support/fixture-files.ts";
 import { adapterOf, attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
 import { hostEvents, once, Timeline, waitFor } from "./support/timeline.ts";
@@ -210,7 +210,7 @@ function schemaDefaults(schema: unknown): unknown {
 
 // ARC-10, 13 and 14 need an archive agent; the HST-01 precedence tests here need a host that reports
 // its effective configuration and the source of each value (the reference host does).
-const cells = cellsImplementing("ARC").filter((c) => adapterOf(c).effectiveConfig !== undefined && adapterOf(c).configuration !== undefined);
+const cells = suiteCells("config-defaults");
 
 describe.concurrent.each(cells)("config defaults on $id", (cell) => {
   const factor = timingFactorOf(cell);

@@ -7,7 +7,7 @@ import type { BootedHost } from "../src/hosts/booted-host.ts";
 import type { HostSettings } from "../src/hosts/host-adapter.ts";
 import type { InstallAnswer } from "../src/hosts/host-wire.ts";
 import type { Cell } from "../src/matrix/matrix.ts";
-import { cellsImplementing, PROJECT_ROOT } from "./support/cells.ts";
+import { suiteCells, PROJECT_ROOT } from "./support/cells.ts";
 import { DownloadSidecar, networkOf } from "./support/download-sidecar.ts";
 import { archive, containerPath, fixtureIndex, hostileEntries } from "./support/fixture-files.ts";
 import {
@@ -33,7 +33,7 @@ import { runningPid } from "./support/agent.ts";
 // the version installed before (same extension id, another version) still runs and still starts.
 // Entries the corpus predicts `installed` are checked as declared (`checks`).
 
-const cells = cellsImplementing("ARC");
+const cells = suiteCells("hostile-archives");
 /** The ARC-05 settings a corpus entry may declare limits for. */
 type LimitSettings = Pick<HostSettings, "maxExtractedBytes" | "maxFiles">;
 /** The setting of each limit as the corpus declares it (its names are the corpus's own). */

@@ -5,14 +5,14 @@ import { loadFixtureDeclarations } from "../src/fixtures/declarations/declaratio
 import type { BootedHost } from "../src/hosts/booted-host.ts";
 import type { AgentAnswer, InstallAnswer } from "../src/hosts/host-wire.ts";
 import { isValidExtensionId, localExtensionId } from "../src/oracle/index.ts";
-import { cellsImplementing, PROJECT_ROOT } from "./support/cells.ts";
+import { suiteCells, PROJECT_ROOT } from "./support/cells.ts";
 import { archive, CONTAINER_ARCHIVES, containerPath, fixtureBytes } from "./support/fixture-files.ts";
 import { attachOnFailure, bootHost, scaledTimeout } from "./support/host.ts";
 
 // ARC-09: manifest validation and extension ids. Expected outcomes come from the fixture
 // declarations (their `predicted`) and from the id rules of the contract implemented in the
 // harness's oracle (src/oracle/extension-id.ts), never from the host's answers.
-const cells = cellsImplementing("ARC");
+const cells = suiteCells("manifest-validation");
 const declarations = (await loadFixtureDeclarations(path.join(PROJECT_ROOT, "fixtures"))).archives;
 const refused = declarations.filter((d) => d.clauses.includes("ARC-09") && typeof d.predicted === "object" && d.predicted.installed === false);
 const accepted = declarations.filter((d) => d.clauses.includes("ARC-09") && typeof d.predicted === "object" && d.predicted.installed === true);

@@ -3,7 +3,7 @@ import type { CellContainerFactory, FileToPut, StartedCellContainer } from "../c
 import type { ContainerEngine, StreamingExec } from "../engine/container-engine.ts";
 import { DistcheckError } from "../errors/distcheck-error.ts";
 import type { Cell } from "../matrix/matrix.ts";
-import type { ArchiveAgent, HostAdapter, HostHttp, HostReadiness, HostSettings } from "./host-adapter.ts";
+import type { ArchiveAgent, HostAdapter, HostHttp, HostLaunch, HostReadiness, HostSettings } from "./host-adapter.ts";
 import { hostAdapter } from "./host-adapters.ts";
 import type { EffectiveConfig, HostDiagnostic, HostEvent, HostRegistry, HostVersions, ListedExtension, WitnessLine } from "./host-wire.ts";
 
@@ -23,6 +23,8 @@ export interface HostBootOptions {
   network: string;
   /** Contract settings; the cell's host adapter maps them onto the host's configuration. */
   settings?: HostSettings;
+  /** A launch of the adapter's own (HST-01 probes) instead of the one the settings map to. */
+  launch?: HostLaunch;
   env?: Record<string, string>;
   files?: FileToPut[];
   /** How long the host may take to become ready, before the platform's timing factor. @default 20000 */
@@ -65,6 +67,7 @@ export class BootedHost implements AsyncDisposable, HostHttp {
   private logText = "";
   readonly adapter: HostAdapter;
   private settingsNow: HostSettings;
+  private port: number;
   private constructor(
     readonly container: StartedCellContainer,
     private readonly engine: ContainerEngine,
@@ -72,6 +75,7 @@ export class BootedHost implements AsyncDisposable, HostHttp {
   ) {
     this.adapter = hostAdapter(options.cell.host.adapter);
     this.settingsNow = options.settings ?? {};
+    this.port = this.adapter.port;
   }
 
   /** Starts a container for the cell and boots the host in it. */
@@ -97,7 +101,7 @@ export class BootedHost implements AsyncDisposable, HostHttp {
   }
 
   get url(): string {
-    return `http://${this.container.ipAddress}:${this.adapter.port}`;
+    return `http://${this.container.ipAddress}:${this.port}`;
   }
 
   /** Everything the host printed since the container started (all boots). */
@@ -119,7 +123,8 @@ export class BootedHost implements AsyncDisposable, HostHttp {
   async boot(settings?: HostSettings): Promise<void> {
     if (this.process) throw new DistcheckError("host_already_running", "boot() called while the host runs; stop() it first");
     if (settings) this.settingsNow = settings;
-    const launch = this.adapter.launch(this.settingsNow);
+    const launch = this.options.launch && !settings ? this.options.launch : this.adapter.launch(this.settingsNow);
+    this.port = launch.port ?? this.adapter.port;
     if (launch.files.length > 0) await this.container.putFiles(launch.files);
     const marker = this.logText.length;
     const started = performance.now();
@@ -242,12 +247,12 @@ export class BootedHost implements AsyncDisposable, HostHttp {
    * fetch/undici, which resolve `..` and `%2e%2e` before sending): traversal probes must reach the
    * host as written.
    */
-  async raw(method: string, path: string, payload?: unknown): Promise<{ statusCode: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  async raw(method: string, path: string, payload?: unknown, port = this.port): Promise<{ statusCode: number; body: string; headers: Record<string, string | string[] | undefined> }> {
     const body = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload));
     const timeout = 30_000 * (this.options.timingFactor ?? 1);
     return new Promise((resolve, reject) => {
       const req = httpRequest(
-        { host: this.container.ipAddress, port: this.adapter.port, method, path, timeout, headers: body ? { "content-type": "application/json", "content-length": body.length } : {} },
+        { host: this.container.ipAddress, port, method, path, timeout, headers: body ? { "content-type": "application/json", "content-length": body.length } : {} },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));

@@ -42,6 +42,25 @@ export interface HostLaunch {
   env: Record<string, string>;
   /** Files the settings map to (configuration files), written before each boot. */
   files: FileToPut[];
+  /** The port this launch makes the host listen on. @default the adapter's `port` */
+  port?: number;
+}
+
+/**
+ * HST-01 observed from outside, for hosts that do not report their effective configuration: a
+ * launch that leaves every documented default in force, the defaults as the harness can see them,
+ * and the host's own environment variables that override them.
+ */
+export interface DefaultsProbe {
+  /** Sets nothing that has a documented default; only what the harness needs to reach the host. */
+  bare: HostLaunch;
+  /** The documented default port (the harness reaches the host there) and data directory, as they resolve in the container. */
+  port: number;
+  dataDir: string;
+  /** A path that exists once the host uses `dataDir` as its data directory. */
+  dataMarker(dataDir: string): string;
+  /** The bare launch with port and data directory overridden through the host's environment variables. */
+  withEnv(overrides: { port: number; dataDir: string }): HostLaunch;
 }
 
 /** What `/readyz`-like probing found once the host logged that it is ready. */
@@ -170,6 +189,8 @@ export interface HostAdapter {
   effectiveConfig?(http: HostHttp): Promise<EffectiveConfig>;
   /** How its configuration file and environment set each setting, where it reports its effective configuration. */
   readonly configuration?: HostConfiguration;
+  /** HST-01 from outside, for hosts that do not report their effective configuration. */
+  readonly defaultsProbe?: DefaultsProbe;
   /** The archive agent of hosts that implement ARC. */
   agent?(http: HostHttp): ArchiveAgent;
   /** The host's event log (supervisor and lifecycle transitions), only what came after `sinceMs`; hosts without one have none. */

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { DistcheckError } from "../errors/distcheck-error.ts";
+import type { ImageRecipe } from "../images/image-recipe.ts";
 import { buildHostImage, readHostPyprojectVersion } from "../images/host-image-builder.ts";
 import { hostSourceHash } from "../images/host-source.ts";
 import { loadMutants } from "../mutants/mutant-catalog.ts";
@@ -113,7 +114,8 @@ export class ReferenceHostAdapter implements HostAdapter {
     envValue: (value) => (Array.isArray(value) ? value.join(",") : String(value)),
   };
 
-  unsupportedBase(): string | undefined {
+  /** Python >= 3.11 and `packaging`, which every base recipe has. */
+  unsupportedBase(_recipe: ImageRecipe): string | undefined {
     return undefined;
   }
 

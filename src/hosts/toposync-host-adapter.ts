@@ -6,13 +6,27 @@ import { DistcheckError } from "../errors/distcheck-error.ts";
 import type { ImageRecipe } from "../images/image-recipe.ts";
 import { tarFiles } from "../images/tar-files.ts";
 import { containerEnvList } from "../platform/platforms.ts";
-import type { DocumentedDefault, HostAdapter, HostHttp, HostImageBuild, HostLaunch, HostReadiness, HostSettings } from "./host-adapter.ts";
+import type { DefaultsProbe, DocumentedDefault, HostAdapter, HostHttp, HostImageBuild, HostLaunch, HostReadiness, HostSettings } from "./host-adapter.ts";
 import type { HostDiagnostic, HostRegistry, HostVersions, ListedExtension } from "./host-wire.ts";
 
-/** Debian suites whose archive packages toposync-core's runtime dependencies at the versions it requires. */
-const SUPPORTED_SUITES = ["trixie"];
-const DATA_DIR = "/var/lib/toposync";
-const PORT = 8000;
+/** `hosts/toposync/profile.json`: what the adapter installs and sets, beside the host's waivers and README. */
+interface ToposyncProfile {
+  /** Debian suites whose archive packages toposync-core's runtime dependencies at the versions it requires. */
+  debianSuites: string[];
+  debianPackages: string[];
+  port: number;
+  dataDir: string;
+  entryPointGroup: string;
+  /** Environment of every boot (auth bypass, no package restore at start). */
+  env: Record<string, string>;
+  /** The frontend bundle file a backend-only build puts in place (hatch_build.py wants one). */
+  frontendPlaceholder: string;
+}
+
+const PROFILE = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../hosts/toposync/profile.json"), "utf8")) as ToposyncProfile;
+const SUPPORTED_SUITES = PROFILE.debianSuites;
+const DATA_DIR = PROFILE.dataDir;
+const PORT = PROFILE.port;
 
 /**
  * The files of a toposync-core source tree that a wheel build reads (pyproject's sdist
@@ -87,7 +101,7 @@ export class ToposyncHostAdapter implements HostAdapter {
   readonly id = "toposync";
   readonly families = ["WHL", "HST"] as const;
   readonly templateId = "toposync";
-  readonly entryPointGroup = "toposync.extensions";
+  readonly entryPointGroup = PROFILE.entryPointGroup;
   readonly port = PORT;
   readonly dataDir = DATA_DIR;
   readonly pidFile = "/run/distcheck-host.pid";
@@ -97,7 +111,7 @@ export class ToposyncHostAdapter implements HostAdapter {
    */
   readonly readyLog = /Uvicorn running on http/;
   readonly coreVersionAtBoot = false;
-  readonly extraPackages = ["python3-fastapi", "python3-pydantic", "python3-uvicorn", "python3-python-multipart", "python3-pil", "python3-hatchling"] as const;
+  readonly extraPackages: readonly string[] = PROFILE.debianPackages;
 
   unsupportedBase(recipe: ImageRecipe): string | undefined {
     if (recipe.kind === "debootstrap" && !SUPPORTED_SUITES.includes(recipe.suite)) {
@@ -161,7 +175,7 @@ export class ToposyncHostAdapter implements HostAdapter {
         if (rel === "pyproject.toml") content = content.toString("utf8").replace(/^version\s*=\s*"[^"]+"/m, `version = ${JSON.stringify(options.version)}`);
         files.push({ path: `opt/toposync/src/${rel}`, content });
       }
-      files.push({ path: "opt/toposync/src/frontend/dist/index.html", content: "<!doctype html><title>Toposync (backend only)</title>\n" });
+      files.push({ path: `opt/toposync/src/${PROFILE.frontendPlaceholder}`, content: "<!doctype html><title>Toposync (backend only)</title>\n" });
       build = "python3 -m pip wheel --no-index --no-build-isolation --no-deps -q -w /opt/toposync/dist /opt/toposync/src";
     }
     options.progress(`installing toposync-core ${options.version}`);
@@ -185,6 +199,26 @@ export class ToposyncHostAdapter implements HostAdapter {
     });
   }
 
+  /**
+   * `serve` with neither --port nor --data-dir nor their variables: the defaults of cli.py:254
+   * (port 8000) and config_store.py:166-170 (no TOPOSYNC_DATA_DIR, no ./.toposync-data, no
+   * XDG_DATA_HOME: ~/.local/share/toposync, /root/.local/share/toposync for root in the container)
+   * apply. --host is given, or the default 127.0.0.1 (cli.py:253) is unreachable from the harness.
+   */
+  readonly defaultsProbe: DefaultsProbe = {
+    bare: { command: ["toposync", "serve", "--host", "0.0.0.0", "--no-frontend"], env: { ...PROFILE.env }, files: [], port: 8000 },
+    port: 8000,
+    dataDir: "/root/.local/share/toposync",
+    // ConfigStore.load() writes config.json into the data directory when none exists (config_store.py:443-445).
+    dataMarker: (dataDir) => `${dataDir}/config.json`,
+    withEnv: ({ port, dataDir }) => ({
+      command: ["toposync", "serve", "--host", "0.0.0.0", "--no-frontend"],
+      env: { ...PROFILE.env, TOPOSYNC_BACKEND_PORT: String(port), TOPOSYNC_DATA_DIR: dataDir },
+      files: [],
+      port,
+    }),
+  };
+
   launch(settings: HostSettings): HostLaunch {
     for (const key of ["coreVersion", "agentVersion", "maxDownloadBytes", "downloadTimeoutS", "maxExtractedBytes", "maxFiles", "startCheckS"] as const) {
       if (settings[key] !== undefined) {
@@ -192,11 +226,8 @@ export class ToposyncHostAdapter implements HostAdapter {
       }
     }
     const dataDir = settings.dataDir ?? DATA_DIR;
-    const env: Record<string, string> = {
-      // Without it every /api/* route answers 503 until an administrator is set up (runtime/auth.py).
-      TOPOSYNC_AUTH_MODE: "bypass",
-      TOPOSYNC_EXTENSION_AUTO_INSTALL_ON_STARTUP: "0",
-    };
+    // TOPOSYNC_AUTH_MODE=bypass: otherwise every /api/* route answers 503 until an administrator is set up.
+    const env: Record<string, string> = { ...PROFILE.env };
     if (settings.gracefulTimeoutS !== undefined) env.TOPOSYNC_GRACEFUL_SHUTDOWN_TIMEOUT = String(settings.gracefulTimeoutS);
     // The disabled list lives only in config.json (runtime/extension_management.py,
     // disabled_extension_ids_from_settings); there is no environment variable for it.

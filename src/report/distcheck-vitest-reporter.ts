@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Reporter, TestCase } from "vitest/node";
+import type { Reporter, SerializedError, TestCase, TestModule } from "vitest/node";
 import { cellOf, clauseIdsOf, suiteOf, testKey } from "./test-identity.ts";
-import { RECORDS_DIR, type FailureAttachment, type TestRecord } from "./test-record.ts";
+import { RECORDS_DIR, RUN_ERRORS_FILE, type FailureAttachment, type RunErrors, type TestRecord } from "./test-record.ts";
 
 /**
  * Writes one record per finished test: its clause ids and cell (derived from its own title and
@@ -61,6 +61,21 @@ export default class DistcheckVitestReporter implements Reporter {
     };
     const id = createHash("sha256").update(record.key).digest("hex").slice(0, 24);
     writeFileSync(path.join(this.dir, `${id}.json`), JSON.stringify(record));
+  }
+
+  /**
+   * Errors no test record carries: a suite file that failed to load or registered nothing, and
+   * errors outside any test. The report's gate fails on them, so a run whose tests all passed (or
+   * failed under waivers) is not taken for a complete one when a suite never ran.
+   */
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
+    const errors: RunErrors = {
+      modules: testModules
+        .filter((m) => m.errors().length > 0)
+        .map((m) => ({ file: path.relative(this.root, m.moduleId), messages: m.errors().map((e) => e.message) })),
+      unhandled: unhandledErrors.map((e) => e.message),
+    };
+    writeFileSync(path.join(this.dir, `${RUN_ERRORS_FILE}-${process.pid}.json`), JSON.stringify(errors));
   }
 }
 

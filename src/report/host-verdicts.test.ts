@@ -99,6 +99,13 @@ describe("host verdicts", () => {
   });
 });
 
+describe("errors outside tests", () => {
+  it("a suite file that did not run fails the gate even when every test passed", () => {
+    const s = summarise(records([{ suite: "d", cell: X86, name: "WHL-02: listed", state: "passed" }]), { runId: "r", requiredClauses: [], platforms: ["linux-x86_64"] }, undefined, { modules: [{ file: "suites/checksum.test.ts", messages: ["No test suite found in file"] }], unhandled: [] });
+    expect(s.gate.reasons).toEqual(["suites/checksum.test.ts did not run: No test suite found in file"]);
+  });
+});
+
 describe("waivers", () => {
   it("match cell ids by pattern", () => {
     expect(waiverCovers(waiver("WHL-06", "*.trixie.toposync"), X86)).toBe(true);

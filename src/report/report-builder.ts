@@ -9,7 +9,22 @@ import { DistcheckError } from "../errors/distcheck-error.ts";
 import { ALLURE_CATEGORIES, categorise, type FailureCategory } from "./failure-category.ts";
 import { readRunEnvironment, type RunEnvironment } from "./run-environment.ts";
 import { familyOf } from "./test-identity.ts";
-import { RECORDS_DIR, type TestRecord } from "./test-record.ts";
+import { RECORDS_DIR, RUN_ERRORS_FILE, type RunErrors, type TestRecord } from "./test-record.ts";
+
+/** The errors outside tests of every vitest process of the run (shards included). */
+export function readRunErrors(dirs: readonly string[]): RunErrors {
+  const out: RunErrors = { modules: [], unhandled: [] };
+  for (const dir of dirs) {
+    const recDir = path.join(dir, RECORDS_DIR);
+    if (!existsSync(recDir)) continue;
+    for (const f of readdirSync(recDir).filter((x) => x.startsWith(RUN_ERRORS_FILE))) {
+      const e = JSON.parse(readFileSync(path.join(recDir, f), "utf8")) as RunErrors;
+      out.modules.push(...e.modules);
+      out.unhandled.push(...e.unhandled);
+    }
+  }
+  return out;
+}
 import { hostGateReasons, hostVerdicts, isWaivedFailure, profilesOf, type HostProfile, type HostVerdicts, type NotApplicable, type Verdict } from "./host-verdicts.ts";
 
 export type { HostProfile, Verdict } from "./host-verdicts.ts";
@@ -62,7 +77,7 @@ function readRecords(dirs: string[]): Map<string, TestRecord> {
     const recDir = path.join(dir, RECORDS_DIR);
     if (!existsSync(recDir)) continue;
     for (const f of readdirSync(recDir)) {
-      if (!f.endsWith(".json") || f === "environment.json") continue;
+      if (!f.endsWith(".json") || f === "environment.json" || f.startsWith(RUN_ERRORS_FILE)) continue;
       const r = readJson<TestRecord>(path.join(recDir, f));
       records.set(r.key, r);
     }
@@ -203,7 +218,7 @@ export function notApplicableResults(notApplicable: readonly NotApplicable[], ou
 }
 
 /** Clause x cell verdicts, totals and the quality gate. */
-export function summarise(records: Iterable<TestRecord>, options: Pick<BuildReportOptions, "runId" | "requiredClauses" | "platforms" | "hosts">, environment?: RunEnvironment): ReportSummary {
+export function summarise(records: Iterable<TestRecord>, options: Pick<BuildReportOptions, "runId" | "requiredClauses" | "platforms" | "hosts">, environment?: RunEnvironment, runErrors: RunErrors = { modules: [], unhandled: [] }): ReportSummary {
   const all = [...records];
   const raw: Record<string, Record<string, "passed" | "failed" | "skipped">> = {};
   const categories: Record<FailureCategory, number> = { product: 0, harness: 0, infrastructure: 0 };
@@ -250,6 +265,8 @@ export function summarise(records: Iterable<TestRecord>, options: Pick<BuildRepo
     }
   }
   if (totals.tests === 0) reasons.push("no test ran");
+  for (const m of runErrors.modules) reasons.push(`${m.file} did not run: ${m.messages.join("; ").slice(0, 300)}`);
+  if (runErrors.unhandled.length > 0) reasons.push(`${runErrors.unhandled.length} error(s) outside any test: ${runErrors.unhandled.join("; ").slice(0, 300)}`);
   return {
     runId: options.runId,
     generatedAt: new Date().toISOString(),
@@ -349,7 +366,7 @@ export async function buildReport(options: BuildReportOptions & { pythonOf: (bas
   const records = enrichResults(options.resultsDirs, enriched, environment, options.pythonOf, options.hosts);
   // The platforms the run itself recorded win over the caller's guess (a report of a filtered run).
   const platforms = environment?.platforms?.length ? environment.platforms : options.platforms;
-  const summary = summarise(records.values(), { ...options, platforms }, environment);
+  const summary = summarise(records.values(), { ...options, platforms }, environment, readRunErrors(options.resultsDirs));
   notApplicableResults(summary.notApplicable, enriched);
 
   const variables: Record<string, string> = {

@@ -17,6 +17,15 @@ export interface TestRecord {
 
 export const RECORDS_DIR = "distcheck";
 
+/** Prefix of the file (one per vitest process) with the errors no test record carries. */
+export const RUN_ERRORS_FILE = "run-errors";
+
+/** Errors of a run outside its tests: suite files that did not load or registered nothing, unhandled errors. */
+export interface RunErrors {
+  modules: Array<{ file: string; messages: string[] }>;
+  unhandled: string[];
+}
+
 /** An attachment a failing test carries in its task meta (`distcheckAttachments`). */
 export interface FailureAttachment {
   name: string;

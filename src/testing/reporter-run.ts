@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { RECORDS_DIR, type TestRecord } from "../report/test-record.ts";
+import { RECORDS_DIR, RUN_ERRORS_FILE, type TestRecord } from "../report/test-record.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -19,6 +19,6 @@ export async function runThroughReporter(fixture: string, resultsDir: string, op
   writeFileSync(config, `export default ${JSON.stringify({ test: { root: ROOT, include: [`src/report/__fixtures__/${fixture}`], reporters } })};\n`);
   const run = await execa("npx", ["vitest", "run", "--config", config], { cwd: ROOT, reject: false, all: true });
   const dir = path.join(resultsDir, RECORDS_DIR);
-  const records = readdirSync(dir).map((f) => JSON.parse(readFileSync(path.join(dir, f), "utf8")) as TestRecord);
+  const records = readdirSync(dir).filter((f) => !f.startsWith(RUN_ERRORS_FILE)).map((f) => JSON.parse(readFileSync(path.join(dir, f), "utf8")) as TestRecord);
   return { run, records };
 }

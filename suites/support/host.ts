@@ -5,7 +5,7 @@ import { TestcontainersCellFactory } from "../../src/containers/testcontainers-c
 import { DockerEngine, resolveEndpoint } from "../../src/engine/docker-engine.ts";
 import type { FixtureIndexEntry, WheelIndexEntry } from "../../src/fixtures/build/fixture-index.ts";
 import { BootedHost } from "../../src/hosts/booted-host.ts";
-import type { ClauseFamily, HostAdapter, HostSettings } from "../../src/hosts/host-adapter.ts";
+import type { ClauseFamily, HostAdapter, HostLaunch, HostSettings } from "../../src/hosts/host-adapter.ts";
 import { hostAdapter } from "../../src/hosts/host-adapters.ts";
 import { ensureWheelLayer } from "../../src/images/wheel-layer.ts";
 import type { Cell } from "../../src/matrix/matrix.ts";
@@ -67,6 +67,8 @@ export interface BootHostOptions {
   extraFiles?: FileToPut[];
   /** Contract settings, mapped onto the host's configuration by its adapter. */
   settings?: HostSettings;
+  /** A launch of the adapter's own (its HST-01 defaults probe) instead of the settings'. */
+  launch?: HostLaunch;
   env?: Record<string, string>;
 }
 
@@ -112,6 +114,7 @@ export async function bootHost(cell: Cell, options: BootHostOptions = {}): Promi
     image,
     network: await network.name(),
     settings: at.settings,
+    launch: options.launch,
     env: options.env,
     files,
     timingFactor: timingFactorOf(cell),
