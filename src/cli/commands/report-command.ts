@@ -29,6 +29,7 @@ export async function publishReport(options: { selection: Selection; reportsRoot
   });
   process.stdout.write(`\n${clauseTable(summary)}\n\n`);
   process.stdout.write(`${summary.totals.passed} passed, ${summary.totals.failed} failed, ${summary.totals.skipped} skipped\n`);
+  if (summary.totals.waived > 0) process.stdout.write(`${summary.totals.waived} failed under waivers (hosts/<id>/waivers.json; each is listed above with the host line that causes it)\n`);
   process.stdout.write(`report: ${path.relative(process.cwd(), path.join(dir, "index.html"))} (also ${path.relative(process.cwd(), path.join(options.reportsRoot, "latest", "index.html"))})\n`);
   process.stdout.write(summary.gate.passed ? "gate: passed\n" : `gate: FAILED\n  - ${summary.gate.reasons.slice(0, 20).join("\n  - ")}${summary.gate.reasons.length > 20 ? `\n  ... ${summary.gate.reasons.length - 20} more in summary.json` : ""}\n`);
   return summary;

@@ -7,7 +7,7 @@ import { currentRun } from "../../run/run-identity.ts";
 import { sweep } from "../../run/run-sweeper.ts";
 import { removeScratchDir } from "../../run/scratch.ts";
 import { TaskRunner } from "../../run/task-runner.ts";
-import { collect, enginesFor, progress, referenceHost, select, type MatrixOptions } from "../context.ts";
+import { collect, enginesFor, progress, referenceHost, select, type MatrixOptions, type Selection } from "../context.ts";
 import { buildImages } from "./images-command.ts";
 import { publishReport, resultsDirOf } from "./report-command.ts";
 import { findMutant, loadMutants } from "../../mutants/mutant-catalog.ts";
@@ -28,6 +28,7 @@ export function registerRunCommand(program: Command): void {
     .option("--no-build", "fail instead of building missing images")
     .option("--mutant <name>", "boot a reference host built with this mutant (one clause broken on purpose; see hosts/reference/src/distcheck_host/mutants.json)")
     .option("--reports <dir>", "where reports go (reports/<run-id>/ and reports/latest)", "reports")
+    .option("--skip-missing-source", "when a selected host's source does not exist, say so and exit 0 instead of 2 (not with CI=true: there a missing host is an error)")
     .addHelpText(
       "after",
       `
@@ -41,14 +42,24 @@ Examples:
   distcheck run                                   the default matrix
   distcheck run --platform linux-aarch64 --python 3.11 --suite platform   one cell, one suite`,
     )
-    .action(async (opts: MatrixOptions & { build: boolean; reports: string; mutant?: string }) => {
+    .action(async (opts: MatrixOptions & { build: boolean; reports: string; mutant?: string; skipMissingSource?: boolean }) => {
       process.exitCode = await runConformance(opts);
     });
 }
 
-export async function runConformance(opts: MatrixOptions & { build: boolean; reports: string; mutant?: string }): Promise<number> {
+export async function runConformance(opts: MatrixOptions & { build: boolean; reports: string; mutant?: string; skipMissingSource?: boolean }): Promise<number> {
   const wallStart = performance.now();
-  const selection = select(opts);
+  let selection: Selection;
+  try {
+    selection = select(opts);
+  } catch (error) {
+    // Third-party hosts live outside the repository: a clone without them skips their run and says why.
+    if (opts.skipMissingSource && process.env.CI !== "true" && (error as { code?: string }).code === "host_source_missing") {
+      progress(`not run: ${(error as Error).message}`);
+      return EXIT.ok;
+    }
+    throw error;
+  }
   if (opts.mutant) findMutant(loadMutants(referenceHost(selection).source), opts.mutant);
   const run = currentRun();
   const reportsRoot = path.resolve(selection.root, opts.reports);
