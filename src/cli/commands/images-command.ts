@@ -1,4 +1,6 @@
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
+import { expandCells } from "../../matrix/matrix-loader.ts";
 import { hostAdapter } from "../../hosts/host-adapters.ts";
 import { COMPATIBILITY_CORE_VERSIONS } from "../../hosts/core-version-plan.ts";
 import { IMAGE_LABELS, ImageService, isWanted, type ImageTarget } from "../../images/image-service.ts";
@@ -11,11 +13,14 @@ import type { Selection } from "../context.ts";
  * build of every mutant in each cell's host catalog (`npm run mutants` reuses them). A host that
  * cannot take its core version at boot gets an image per version the compatibility suite uses.
  */
-export function plannedImages(selection: Selection, options: { baseOnly?: boolean; mutant?: string; mutantCatalogs?: boolean } = {}): Array<{ service: ImageService; targets: ImageTarget[] }> {
+export function plannedImages(selection: Selection, options: { baseOnly?: boolean; mutant?: string; mutantCatalogs?: boolean; everyHost?: boolean } = {}): Array<{ service: ImageService; targets: ImageTarget[] }> {
+  // With everyHost (list, prune): the images of every matrix host whose source is here, so pruning
+  // after a default run keeps the images of a host only --host runs.
+  const cells = options.everyHost ? expandCells({ ...selection.allHosts, hosts: selection.allHosts.hosts.filter((h) => existsSync(h.source)) }) : selection.cells;
   return enginesFor(selection.matrix).map(({ platforms, engine }) => {
     const service = new ImageService(engine, selection.root);
     const targets: ImageTarget[] = [];
-    for (const cell of selection.cells.filter((c) => platforms.includes(c.platform.id))) {
+    for (const cell of cells.filter((c) => platforms.includes(c.platform.id))) {
       const adapter = hostAdapter(cell.host.adapter);
       const base = service.hostBaseTarget(cell.host, cell.base.image, cell.platform.id);
       targets.push(base);
@@ -81,7 +86,7 @@ export function registerImagesCommand(program: Command): void {
     .action(async (opts: MatrixOptions & { json?: boolean }) => {
       const selection = select(opts);
       const rows: Array<{ tag: string; kind: string; platform: string; sizeMiB: number; wanted: boolean }> = [];
-      for (const { service, targets } of plannedImages(selection, { mutantCatalogs: true })) {
+      for (const { service, targets } of plannedImages(selection, { mutantCatalogs: true, everyHost: true })) {
         const wanted = new Set(targets.map((t) => t.tag));
         for (const image of await service.list()) {
           const tag = image.tags[0] ?? image.id;
@@ -106,7 +111,7 @@ export function registerImagesCommand(program: Command): void {
     .action(async (opts: MatrixOptions & { all?: boolean }) => {
       const selection = select(opts);
       let count = 0;
-      for (const { service, targets } of plannedImages(selection, { mutantCatalogs: true })) {
+      for (const { service, targets } of plannedImages(selection, { mutantCatalogs: true, everyHost: true })) {
         for (const tag of await service.prune(targets, { all: opts.all })) {
           progress(`removed ${tag}`);
           count += 1;
