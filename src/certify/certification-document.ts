@@ -136,3 +136,20 @@ export function sortFindings(findings: readonly Finding[]): Finding[] {
   const key = (f: Finding): string => `${f.cell}\u0000${f.subject}\u0000${f.checkId}`;
   return [...findings].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
+
+/** A finding as one comparable string: JSON with keys sorted at every level, so field order never matters. */
+export function findingIdentity(f: Finding): string {
+  const canonical = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(canonical)
+      : value !== null && typeof value === "object"
+        ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+        : value;
+  return JSON.stringify(canonical(f));
+}
+
+/** True when both lists hold the same findings, in any order. */
+export function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
+  const [x, y] = [a.map(findingIdentity).sort(), b.map(findingIdentity).sort()];
+  return x.length === y.length && x.every((k, i) => k === y[i]);
+}

@@ -8,7 +8,7 @@ import { DistcheckError } from "../errors/distcheck-error.ts";
 
 /** The artifact to certify is missing, unreadable, or neither a wheel nor an archive. */
 export class ArtifactError extends DistcheckError {
-  constructor(code: "artifact_missing" | "artifact_unreadable" | "artifact_unrecognised", message: string, options?: { cause?: unknown }) {
+  constructor(code: "artifact_missing" | "artifact_unreadable" | "artifact_unrecognised" | "artifact_duplicate", message: string, options?: { cause?: unknown }) {
     super(code, message, { ...options, category: "input" });
     this.name = "ArtifactError";
   }

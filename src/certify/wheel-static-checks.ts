@@ -130,7 +130,7 @@ export function checkWheel(bytes: Buffer, fileName: string, host: WheelCheckHost
   const recordText = text(recordPath);
   const record = recordText === undefined ? undefined : parseRecord(recordText);
   const algorithms = new Set(["sha256", ...(record?.rows ?? []).map((r) => r.hash.split("=")[0]!).filter((a) => HASHES.has(a))]);
-  const members = new Map<string, { size: number; digests: Map<string, string> }>();
+  const members: MemberDigests = new Map();
   const unreadable: string[] = [];
   for (const r of zip.records) {
     const name = r.name.toString("utf8");
@@ -184,35 +184,7 @@ export function checkWheel(bytes: Buffer, fileName: string, host: WheelCheckHost
     blocked = "the wheel has no RECORD";
   } else {
     out.pass(C.recordMissing, `${recordPath} has ${record.rows.length} rows`);
-    const exempt = new Set(RECORD_EXEMPT.map((n) => `${di}/${n}`));
-    const rowsByPath = new Map(record.rows.map((r) => [r.path, r]));
-    const unlisted = fileNames.filter((n) => !rowsByPath.has(n) && !exempt.has(n));
-    const absent = record.rows.filter((r) => !members.has(r.path) && !zip.has(r.path)).map((r) => r.path);
-    const incomplete = [
-      ...(unlisted.length ? [`files not in RECORD: ${listed(unlisted)}`] : []),
-      ...(absent.length ? [`RECORD rows for files not in the wheel: ${listed(absent)}`] : []),
-      ...(record.malformed.length ? [`RECORD lines that are not path,hash,size: ${listed(record.malformed.map(String))}`] : []),
-    ];
-    out.outcome(C.recordIncomplete, incomplete, `RECORD lists all ${fileNames.length} files`, { unlisted: unlisted.slice(0, 200), absent: absent.slice(0, 200) });
-
-    const mismatches: Array<{ path: string; problem: string }> = [];
-    for (const row of record.rows) {
-      if (row.path === recordPath) continue;
-      const member = members.get(row.path);
-      if (member === undefined) continue; // absent or unreadable: reported above
-      const [algorithm, digest] = row.hash.includes("=") ? [row.hash.slice(0, row.hash.indexOf("=")), row.hash.slice(row.hash.indexOf("=") + 1)] : [row.hash, ""];
-      if (row.hash === "") mismatches.push({ path: row.path, problem: "no hash" });
-      else if (!HASHES.has(algorithm)) mismatches.push({ path: row.path, problem: `hash algorithm ${JSON.stringify(algorithm)} is not sha256 or stronger` });
-      else if (digest.replace(/=+$/, "") !== member.digests.get(algorithm)) mismatches.push({ path: row.path, problem: `RECORD says ${algorithm}=${digest}, the member's bytes give ${algorithm}=${member.digests.get(algorithm)}` });
-      if (row.size === "") mismatches.push({ path: row.path, problem: "no size" });
-      else if (Number(row.size) !== member.size) mismatches.push({ path: row.path, problem: `RECORD says ${row.size} bytes, the member has ${member.size}` });
-    }
-    out.outcome(
-      C.recordHash,
-      mismatches.map((m) => `${m.path}: ${m.problem}`).slice(0, LIST_LIMIT).concat(mismatches.length > LIST_LIMIT ? [`and ${mismatches.length - LIST_LIMIT} more`] : []),
-      `every RECORD row's digest and size match the member's bytes`,
-      { mismatches: mismatches.slice(0, 200) },
-    );
+    checkRecord(out, di, record, members, fileNames, (n) => zip.has(n));
   }
 
   // Entry points in the host's group, and the module each one names.
@@ -254,21 +226,56 @@ export function checkWheel(bytes: Buffer, fileName: string, host: WheelCheckHost
     const file = moduleFile(target.module);
     if (file === undefined) problems.push(`entry point ${name}: module ${target.module} is not in the wheel (no ${target.module.replace(/\./g, "/")}.py or package)`);
     out.outcome(C.entryPointTarget, problems, `entry point ${name} = ${value}: module file ${file}`, { ...evidence, moduleFile: file ?? null });
-    if (file !== undefined) {
-      const top = target.module.split(".")[0]!;
-      const root = roots.find((r) => file.startsWith(`${r}${top}`)) ?? "";
+    // The manifest belongs to the top-level package, which can be in the wheel even when the module is not.
+    const top = target.module.split(".")[0]!;
+    const root = roots.find((r) => fileNames.some((n) => n.startsWith(`${r}${top}/`)));
+    if (root !== undefined) {
       const entry = packages.get(top) ?? { root, entryPoints: [] };
       entry.entryPoints.push(name);
       packages.set(top, entry);
     }
   }
-  if (packages.size === 0) blocked = "no entry point names a module in the wheel";
+  if (packages.size === 0) blocked = "no entry point names a package in the wheel";
 
   // One manifest per top-level package, whichever entry points share it.
   for (const [top, { root, entryPoints }] of packages) {
     checkManifest(out, text, `${root}${top}`, entryPoints, result.version);
   }
   return finish();
+}
+
+type MemberDigests = Map<string, { size: number; digests: Map<string, string> }>;
+
+function checkRecord(out: StaticFindings, di: string, record: ReturnType<typeof parseRecord>, members: MemberDigests, fileNames: string[], inZip: (name: string) => boolean): void {
+  const C = WHEEL_CHECKS;
+  const recordPath = `${di}/RECORD`;
+  const exempt = new Set(RECORD_EXEMPT.map((n) => `${di}/${n}`));
+  const rowsByPath = new Map(record.rows.map((r) => [r.path, r]));
+  const unlisted = fileNames.filter((n) => !rowsByPath.has(n) && !exempt.has(n));
+  const absent = record.rows.filter((r) => !members.has(r.path) && !inZip(r.path)).map((r) => r.path);
+  const incomplete = [
+    ...(unlisted.length ? [`files not in RECORD: ${listed(unlisted)}`] : []),
+    ...(absent.length ? [`RECORD rows for files not in the wheel: ${listed(absent)}`] : []),
+    ...(record.malformed.length ? [`RECORD lines that are not path,hash,size: ${listed(record.malformed.map(String))}`] : []),
+  ];
+  out.outcome(C.recordIncomplete, incomplete, `RECORD lists all ${fileNames.length} files`, { unlisted: unlisted.slice(0, 200), absent: absent.slice(0, 200) });
+
+  const mismatches: Array<{ path: string; problem: string }> = [];
+  for (const row of record.rows) {
+    if (row.path === recordPath) continue;
+    const member = members.get(row.path);
+    if (member === undefined) continue; // absent or unreadable: reported by other checks
+    const eq = row.hash.indexOf("=");
+    const [algorithm, digest] = eq >= 0 ? [row.hash.slice(0, eq), row.hash.slice(eq + 1)] : [row.hash, ""];
+    if (row.hash === "") mismatches.push({ path: row.path, problem: "no hash" });
+    else if (!HASHES.has(algorithm)) mismatches.push({ path: row.path, problem: `hash algorithm ${JSON.stringify(algorithm)} is not sha256 or stronger` });
+    else if (digest.replace(/=+$/, "") !== member.digests.get(algorithm)) mismatches.push({ path: row.path, problem: `RECORD says ${algorithm}=${digest}, the member's bytes give ${algorithm}=${member.digests.get(algorithm)}` });
+    if (row.size === "") mismatches.push({ path: row.path, problem: "no size" });
+    else if (Number(row.size) !== member.size) mismatches.push({ path: row.path, problem: `RECORD says ${row.size} bytes, the member has ${member.size}` });
+  }
+  const shown = mismatches.slice(0, LIST_LIMIT).map((m) => `${m.path}: ${m.problem}`);
+  if (mismatches.length > LIST_LIMIT) shown.push(`and ${mismatches.length - LIST_LIMIT} more`);
+  out.outcome(C.recordHash, shown, "every RECORD row's digest and size match the member's bytes", { mismatches: mismatches.slice(0, 200) });
 }
 
 /** Reads a text member of the wheel; undefined when it is absent or unreadable. */

@@ -10,6 +10,7 @@ import { registerRunCommand, EXIT } from "./commands/run-command.ts";
 import { registerFixturesCommand } from "./commands/fixtures-command.ts";
 import { registerReportCommand } from "./commands/report-command.ts";
 import { registerMutantsCommand } from "./commands/mutants-command.ts";
+import { registerVerifyCommand } from "./commands/verify-command.ts";
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerFixturesCommand(program);
   registerReportCommand(program);
   registerMutantsCommand(program);
+  registerVerifyCommand(program);
   return program;
 }
 
