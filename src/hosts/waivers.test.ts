@@ -20,7 +20,6 @@ describe("host waivers", () => {
     const available = existsSync(source);
     it.runIf(available || process.env.CI === "true")(`every waiver of the ${adapter} host quotes the line of its source that causes it (${source})`, () => {
       expect(available, `${source} is missing (set DISTCHECK_SOURCE_${adapter.toUpperCase()})`).toBe(true);
-      expect(waivers.length).toBeGreaterThan(0);
       expect(checkWaiverQuotes(waivers, source)).toEqual([]);
     });
     it.skipIf(available || process.env.CI === "true")(`not run: the ${adapter} host's source ${source} is not on this machine, so its waivers' quotes cannot be checked`, () => undefined);

@@ -346,7 +346,7 @@ export function clauseTable(summary: ReportSummary): string {
   const lines: string[] = [];
   for (const [id, h] of hosts) {
     lines.push(`host ${id} (adapter ${h.adapter}; implements ${h.families.join(", ")})`, header, ...rows(h.clauses));
-    for (const na of h.notApplicable) lines.push(`  n/a ${na.clauses[0] === "*" ? "every clause" : `${na.clauses[0]}..${na.clauses.at(-1)}`} on ${na.cells.join(", ")}: ${na.reason}`);
+    for (const na of h.notApplicable) lines.push(`  n/a ${na.clauses[0] === "*" ? "every clause" : `the ${[...new Set(na.clauses.map(familyOf))].join(", ")} clauses`} on ${na.cells.join(", ")}: ${na.reason}`);
     for (const w of h.waivers) lines.push(`  waiver ${w.clause} (${w.cells}): ${w.reason} [${w.source.file}:${w.source.line}]`);
     lines.push("");
   }
