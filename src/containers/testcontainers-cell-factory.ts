@@ -1,5 +1,6 @@
 import { GenericContainer, type StartedTestContainer } from "testcontainers";
-import { ContainerError } from "../errors/distcheck-error.ts";
+import { execFormatFailure } from "../engine/exec-format-failure.ts";
+import { ContainerError, DistcheckError } from "../errors/distcheck-error.ts";
 import type { Cell } from "../matrix/matrix.ts";
 import { containerEnv } from "../platform/platforms.ts";
 import { runLabels } from "../run/run-identity.ts";
@@ -22,6 +23,28 @@ class CellGenericContainer extends GenericContainer {
   }
 }
 
+/**
+ * A testcontainers call on a cell's container that failed, as a ContainerError (infrastructure): the
+ * engine stopped answering, or the container is gone. Errors distcheck already classified pass through.
+ */
+function containerFailure(code: string, cell: Cell, containerId: string, what: string, cause: unknown): DistcheckError {
+  if (cause instanceof DistcheckError) return cause;
+  const status = (cause as { statusCode?: number } | null)?.statusCode;
+  const reason = cause instanceof Error ? cause.message.trim() : String(cause);
+  return new ContainerError(
+    code,
+    `Cell ${cell.id}: could not ${what} in container ${containerId.slice(0, 12)}${status === undefined ? "" : ` (HTTP ${status})`}: ${reason}. Check that the engine still answers and the container still runs (\`npx distcheck doctor\`, \`docker ps -a --filter label=dev.distcheck.cell=${cell.id}\`).`,
+    { cause },
+  );
+}
+
+/** The arch hint a cell's container failure ends with. */
+function architectureHint(cell: Cell): string {
+  return cell.platform.info.uname === "aarch64"
+    ? "Check that qemu-aarch64 binfmt is enabled (`npx distcheck doctor`) and that the image was built for arm64."
+    : "The image was built for another architecture; rebuild it with `npx distcheck images build --force`.";
+}
+
 class StartedTestcontainersCell implements StartedCellContainer {
   constructor(
     readonly cell: Cell,
@@ -36,27 +59,46 @@ class StartedTestcontainersCell implements StartedCellContainer {
 
   async exec(command: string[], options: ExecOptions = {}): Promise<ExecResult> {
     const started = performance.now();
-    const result = await this.container.exec(command, {
-      ...(options.env ? { env: options.env } : {}),
-      ...(options.workingDir ? { workingDir: options.workingDir } : {}),
-      ...(options.user ? { user: options.user } : {}),
-    });
+    const result = await this.container
+      .exec(command, {
+        ...(options.env ? { env: options.env } : {}),
+        ...(options.workingDir ? { workingDir: options.workingDir } : {}),
+        ...(options.user ? { user: options.user } : {}),
+      })
+      .catch((cause: unknown) => {
+        throw containerFailure("container_exec_failed", this.cell, this.id, `run \`${command.join(" ")}\``, cause);
+      });
+    const unrunnable = execFormatFailure(`${result.stdout}\n${result.stderr}`, { where: `Cell ${this.cell.id}`, command, platform: this.cell.platform.info.docker });
+    if (unrunnable) throw unrunnable;
     return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, ms: performance.now() - started };
   }
 
   async putFiles(files: FileToPut[]): Promise<void> {
-    await this.container.copyContentToContainer(files.map((f) => ({ content: f.content, target: f.target, mode: f.mode ?? 0o644 })));
+    try {
+      await this.container.copyContentToContainer(files.map((f) => ({ content: f.content, target: f.target, mode: f.mode ?? 0o644 })));
+    } catch (cause) {
+      throw containerFailure("container_copy_failed", this.cell, this.id, `copy ${files.map((f) => f.target).join(", ")} into it`, cause);
+    }
   }
 
   async readFile(path: string): Promise<Buffer> {
-    const stream = await this.container.copyArchiveFromContainer(path);
     const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+    try {
+      const stream = await this.container.copyArchiveFromContainer(path);
+      for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+    } catch (cause) {
+      const missing = (cause as { statusCode?: number } | null)?.statusCode === 404;
+      throw containerFailure(missing ? "container_file_missing" : "container_copy_failed", this.cell, this.id, `read ${path}`, cause);
+    }
     return firstFileOfTar(Buffer.concat(chunks), path);
   }
 
   async stop(): Promise<StoppedCellContainer> {
-    await this.container.stop({ remove: true, removeVolumes: true, timeout: 0 });
+    try {
+      await this.container.stop({ remove: true, removeVolumes: true, timeout: 0 });
+    } catch (cause) {
+      throw containerFailure("container_stop_failed", this.cell, this.id, "stop and remove it", cause);
+    }
     return { id: this.id };
   }
 
@@ -106,14 +148,24 @@ export class TestcontainersCellFactory implements CellContainerFactory {
     } catch (cause) {
       throw new ContainerError("container_start_failed", `Could not start ${options.image} for cell ${cell.id}: ${(cause as Error).message}. Run \`npx distcheck images build\` and \`npx distcheck doctor\`.`, { cause });
     }
-    const uname = await started.exec(["uname", "-m"]);
-    const machine = uname.stdout.trim();
-    if (uname.exitCode !== 0 || machine !== cell.platform.info.uname) {
+    // A container whose first process cannot run (no binfmt for a foreign image) may already have
+    // exited here, so the exec itself can fail: that is the platform's problem too.
+    const uname = await started.exec(["uname", "-m"]).catch(async (cause: unknown) => {
       await started.stop({ remove: true, timeout: 0 }).catch(() => undefined);
       throw new ContainerError(
+        "container_exec_failed",
+        `Cell ${cell.id}: \`uname -m\` could not run in the container of ${options.image} just started for ${cell.platform.info.docker}: ${cause instanceof Error ? cause.message.trim() : String(cause)}. ${architectureHint(cell)}`,
+        { cause },
+      );
+    });
+    const unrunnable = execFormatFailure(`${uname.stdout}\n${uname.stderr}`, { where: `Cell ${cell.id}`, command: ["uname", "-m"], platform: cell.platform.info.docker });
+    const machine = uname.stdout.trim();
+    if (unrunnable || uname.exitCode !== 0 || machine !== cell.platform.info.uname) {
+      await started.stop({ remove: true, timeout: 0 }).catch(() => undefined);
+      if (unrunnable) throw unrunnable;
+      throw new ContainerError(
         "architecture_mismatch",
-        `Cell ${cell.id}: the container of ${options.image} reports machine ${JSON.stringify(machine || uname.stderr.trim())}, expected ${cell.platform.info.uname}. ` +
-          (cell.platform.info.uname === "aarch64" ? "Check that qemu-aarch64 binfmt is enabled (`npx distcheck doctor`) and that the image was built for arm64." : "The image was built for another architecture; rebuild it with `npx distcheck images build --force`."),
+        `Cell ${cell.id}: the container of ${options.image} reports machine ${JSON.stringify(machine || uname.stderr.trim())}, expected ${cell.platform.info.uname}. ${architectureHint(cell)}`,
       );
     }
     return new StartedTestcontainersCell(cell, started, machine, options.network ? started.getIpAddress(options.network.name) : undefined);

@@ -1,7 +1,8 @@
 import type { Readable } from "node:stream";
 import Docker from "dockerode";
-import { InfrastructureError, ImageBuildError } from "../errors/distcheck-error.ts";
+import { DistcheckError, InfrastructureError, ImageBuildError } from "../errors/distcheck-error.ts";
 import type { ContainerEngine, EngineContainer, EngineImage, EngineNetwork, StreamingExec } from "./container-engine.ts";
+import { execFormatFailure } from "./exec-format-failure.ts";
 import { PassThrough } from "node:stream";
 
 export const LOCAL_SOCKET = "unix:///var/run/docker.sock";
@@ -36,6 +37,31 @@ export function engineUnavailableMessage(endpoint: string, cause: unknown): stri
   return `The Docker engine at ${endpoint} does not answer (${reason}). ${fix}`;
 }
 
+/** Socket errors that mean nothing answers at the endpoint (as opposed to an answer that refuses). */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOENT", "EACCES", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EPIPE"]);
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number } | null)?.statusCode;
+}
+
+/**
+ * An Engine API request that failed, as an InfrastructureError: `engine_unavailable` when nothing
+ * answers, `engine_request_failed` when the engine answers with an error. Errors distcheck already
+ * classified (an ImageBuildError of a failed build step) pass through unchanged.
+ */
+export function engineFailure(endpoint: string, what: string, cause: unknown): DistcheckError {
+  if (cause instanceof DistcheckError) return cause;
+  const errno = (cause as NodeJS.ErrnoException | null)?.code;
+  if (typeof errno === "string" && UNREACHABLE.has(errno)) return new InfrastructureError("engine_unavailable", engineUnavailableMessage(endpoint, cause), { cause });
+  const status = statusOf(cause);
+  const reason = cause instanceof Error ? cause.message.trim() : String(cause);
+  return new InfrastructureError(
+    "engine_request_failed",
+    `The Docker engine at ${endpoint} failed to ${what}${status === undefined ? "" : ` (HTTP ${status})`}: ${reason}. Check the engine's state (\`npx distcheck doctor\`, \`docker info\`) and run again.`,
+    { cause },
+  );
+}
+
 /** ContainerEngine over the Docker Engine API (dockerode). */
 export class DockerEngine implements ContainerEngine {
   readonly endpoint: string;
@@ -55,32 +81,45 @@ export class DockerEngine implements ContainerEngine {
     }
   }
 
-  async inspectImage(tag: string): Promise<EngineImage | undefined> {
+  /** Runs Engine API calls; whatever they throw leaves as an InfrastructureError (see `engineFailure`). */
+  private async request<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
-      const info = await this.docker.getImage(tag).inspect();
-      return { id: info.Id, tags: info.RepoTags ?? [], labels: info.Config?.Labels ?? {}, sizeBytes: info.Size, architecture: info.Architecture };
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-      throw error;
+      return await call();
+    } catch (cause) {
+      throw engineFailure(this.endpoint, what, cause);
     }
   }
 
+  async inspectImage(tag: string): Promise<EngineImage | undefined> {
+    return this.request(`inspect image ${tag}`, async () => {
+      try {
+        const info = await this.docker.getImage(tag).inspect();
+        return { id: info.Id, tags: info.RepoTags ?? [], labels: info.Config?.Labels ?? {}, sizeBytes: info.Size, architecture: info.Architecture };
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+    });
+  }
+
   async listImages(labelFilter: string): Promise<EngineImage[]> {
-    const images = await this.docker.listImages({ filters: { label: [labelFilter] } });
+    const images = await this.request(`list images labelled ${labelFilter}`, () => this.docker.listImages({ filters: { label: [labelFilter] } }));
     return images.map((i) => ({ id: i.Id, tags: i.RepoTags ?? [], labels: i.Labels ?? {}, sizeBytes: i.Size }));
   }
 
   async removeImage(idOrTag: string): Promise<void> {
-    await this.docker.getImage(idOrTag).remove({ force: true });
+    await this.request(`remove image ${idOrTag}`, () => this.docker.getImage(idOrTag).remove({ force: true }));
   }
 
   async loadImage(archive: Readable): Promise<void> {
-    const response = (await this.docker.loadImage(archive, { quiet: true })) as NodeJS.ReadableStream;
-    const chunks: Buffer[] = [];
-    for await (const chunk of response) chunks.push(Buffer.from(chunk as Buffer));
-    const text = Buffer.concat(chunks).toString("utf8");
+    const text = await this.request("load an image archive", async () => {
+      const response = (await this.docker.loadImage(archive, { quiet: true })) as NodeJS.ReadableStream;
+      const chunks: Buffer[] = [];
+      for await (const chunk of response) chunks.push(Buffer.from(chunk as Buffer));
+      return Buffer.concat(chunks).toString("utf8");
+    });
     const error = text.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => JSON.parse(l) as { error?: string }).find((m) => m.error);
-    if (error?.error) throw new ImageBuildError(`docker load failed: ${error.error}`);
+    if (error?.error) throw new ImageBuildError(`The Docker engine at ${this.endpoint} refused the image archive (${text.length} bytes of answer): ${error.error}. Rebuild with \`npx distcheck images build --force\`; if it fails again, check the engine's free disk (\`docker system df\`).`);
   }
 
   async pullImage(ref: string, platform: string, onProgress?: (line: string) => void): Promise<void> {
@@ -100,6 +139,10 @@ export class DockerEngine implements ContainerEngine {
   }
 
   async commitLayer(options: Parameters<ContainerEngine["commitLayer"]>[0]): Promise<void> {
+    await this.request(`build layer ${options.tag} on ${options.image}`, () => this.runAndCommit(options));
+  }
+
+  private async runAndCommit(options: Parameters<ContainerEngine["commitLayer"]>[0]): Promise<void> {
     const container = await this.docker.createContainer({
       Image: options.image,
       platform: options.platform,
@@ -135,14 +178,20 @@ export class DockerEngine implements ContainerEngine {
   }
 
   async execStream(containerId: string, cmd: string[], options: { env?: string[]; workingDir?: string } = {}): Promise<StreamingExec> {
-    const exec = await this.docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Env: options.env, WorkingDir: options.workingDir });
-    const stream = await exec.start({ hijack: true, stdin: false });
+    const what = `run \`${cmd.join(" ")}\` in container ${containerId.slice(0, 12)}`;
+    const { exec, stream } = await this.request(what, async () => {
+      const exec = await this.docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Env: options.env, WorkingDir: options.workingDir });
+      return { exec, stream: await exec.start({ hijack: true, stdin: false }) };
+    });
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     this.docker.modem.demuxStream(stream, stdout, stderr);
     const listeners: Array<(text: string, s: "stdout" | "stderr") => void> = [];
     const backlog: Array<[string, "stdout" | "stderr"]> = [];
+    // The first output, where the engine reports a command the kernel could not execute.
+    let head = "";
     const emit = (text: string, s: "stdout" | "stderr"): void => {
+      if (head.length < 4096) head += text;
       if (listeners.length === 0) backlog.push([text, s]);
       for (const l of listeners) l(text, s);
     };
@@ -150,9 +199,11 @@ export class DockerEngine implements ContainerEngine {
     stderr.on("data", (c: Buffer) => emit(c.toString("utf8"), "stderr"));
     const exit = new Promise<number>((resolve, reject) => {
       stream.on("end", () => {
-        exec.inspect().then((info) => resolve(info.ExitCode ?? -1), reject);
+        const unrunnable = execFormatFailure(head, { where: `container ${containerId.slice(0, 12)}`, command: cmd });
+        if (unrunnable) return reject(unrunnable);
+        exec.inspect().then((info) => resolve(info.ExitCode ?? -1), (cause: unknown) => reject(engineFailure(this.endpoint, `inspect the exit of \`${cmd.join(" ")}\``, cause)));
       });
-      stream.on("error", reject);
+      stream.on("error", (cause: unknown) => reject(engineFailure(this.endpoint, what, cause)));
     });
     return {
       onOutput(listener) {
@@ -164,34 +215,39 @@ export class DockerEngine implements ContainerEngine {
   }
 
   async listContainers(labelFilter: string): Promise<EngineContainer[]> {
-    const list = await this.docker.listContainers({ all: true, filters: { label: [labelFilter] } });
+    const list = await this.request(`list containers labelled ${labelFilter}`, () => this.docker.listContainers({ all: true, filters: { label: [labelFilter] } }));
     return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? "").replace(/^\//, ""), state: c.State, labels: c.Labels ?? {} }));
   }
 
   async removeContainer(id: string): Promise<void> {
-    try {
-      await this.docker.getContainer(id).remove({ force: true, v: true });
-    } catch (error) {
-      const status = (error as { statusCode?: number }).statusCode;
-      if (status !== 404 && status !== 409) throw error;
-    }
+    await this.request(`remove container ${id.slice(0, 12)}`, async () => {
+      try {
+        await this.docker.getContainer(id).remove({ force: true, v: true });
+      } catch (error) {
+        // Gone already, or its removal is in progress.
+        const status = statusOf(error);
+        if (status !== 404 && status !== 409) throw error;
+      }
+    });
   }
 
   async createNetwork(name: string, options: { internal: boolean; labels: Record<string, string> }): Promise<EngineNetwork> {
-    const network = await this.docker.createNetwork({ Name: name, Driver: "bridge", Internal: options.internal, Labels: options.labels, CheckDuplicate: true });
+    const network = await this.request(`create network ${name}`, () => this.docker.createNetwork({ Name: name, Driver: "bridge", Internal: options.internal, Labels: options.labels, CheckDuplicate: true }));
     return { id: network.id, name, labels: options.labels };
   }
 
   async listNetworks(labelFilter: string): Promise<EngineNetwork[]> {
-    const list = await this.docker.listNetworks({ filters: { label: [labelFilter] } });
+    const list = await this.request(`list networks labelled ${labelFilter}`, () => this.docker.listNetworks({ filters: { label: [labelFilter] } }));
     return list.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
   }
 
   async removeNetwork(id: string): Promise<void> {
-    try {
-      await this.docker.getNetwork(id).remove();
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-    }
+    await this.request(`remove network ${id.slice(0, 12)}`, async () => {
+      try {
+        await this.docker.getNetwork(id).remove();
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    });
   }
 }

@@ -1,4 +1,20 @@
 /**
+ * Who is at fault, decided where the error is thrown:
+ * - `product`: the host under test broke the contract (never became ready, never reached a state
+ *   it must reach); a mutant counts as killed only by these and by assertions about the host.
+ * - `harness`: distcheck itself (a suite's setup, a bug, an impossible state).
+ * - `infrastructure`: the machine (Docker engine, qemu binfmt, image build, disk).
+ * - `input`: what the user gave (matrix, filters, declarations, artifacts, options).
+ *
+ * The CLI exits 2 for `input`, 3 for `infrastructure` and 1 otherwise; a test report files
+ * `product`, `harness` and `infrastructure` failures under those names and `input` under harness.
+ */
+export type ErrorCategory = "product" | "harness" | "infrastructure" | "input";
+
+/** Every category, for code that reads one back from a serialized error. */
+export const ERROR_CATEGORIES: readonly ErrorCategory[] = ["product", "harness", "infrastructure", "input"];
+
+/**
  * Every error the harness raises on purpose carries a stable `code` (for scripts, reports and
  * categories) and a message that states the fact with measured values and then what to do.
  * Only the CLI decides how to print them.
@@ -6,10 +22,10 @@
 export class DistcheckError extends Error {
   /** Stable machine-readable code, e.g. `matrix_invalid`. */
   readonly code: string;
-  /** Which category a report files this under. */
-  readonly category: "harness" | "infrastructure" | "input";
+  /** Which category a report files this under. @default "harness" */
+  readonly category: ErrorCategory;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; category?: DistcheckError["category"] }) {
+  constructor(code: string, message: string, options?: { cause?: unknown; category?: ErrorCategory }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "DistcheckError";
     this.code = code;

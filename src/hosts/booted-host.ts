@@ -41,10 +41,10 @@ export interface HostExit {
   ms: number;
 }
 
-/** A failure of the host under test to do what booting needs (never became ready, died). */
+/** A failure of the host under test to do what booting needs (never became ready, died): a product failure. */
 export class HostBootError extends DistcheckError {
   constructor(message: string, readonly log: string) {
-    super("host_boot_failed", message);
+    super("host_boot_failed", message, { category: "product" });
     this.name = "HostBootError";
   }
 }

@@ -1,4 +1,5 @@
 import { compare, explain, satisfies, validRange } from "@renovatebot/pep440";
+import { DistcheckError } from "../errors/distcheck-error.ts";
 
 /**
  * PEP 440 as the contract reads it (WHL-08/09/10): `requires_core_version` and the specifiers of
@@ -33,8 +34,8 @@ export function specifierClauses(specifier: string): string[] {
  */
 export function pep440Contains(specifier: string, version: string): boolean {
   const v = explain(version);
-  if (v === null) throw new Pep440Error("invalid_version", `${JSON.stringify(version)} is not a PEP 440 version`);
-  if (!validRange(specifier)) throw new Pep440Error("invalid_specifier", `${JSON.stringify(specifier)} is not a PEP 440 specifier`);
+  if (v === null) throw new Pep440Error("invalid_version", `${JSON.stringify(version)} is not a PEP 440 version (matching it against ${JSON.stringify(specifier)}); check it with isPep440Version first.`);
+  if (!validRange(specifier)) throw new Pep440Error("invalid_specifier", `${JSON.stringify(specifier)} is not a PEP 440 specifier (matching ${JSON.stringify(version)} against it); check it with isPep440Specifier first.`);
   return specifierClauses(specifier).every((clause) => {
     const match = CLAUSE.exec(clause)!;
     const [op, target] = [match[1]!, match[2]!];
@@ -65,10 +66,14 @@ function exclusiveGreater(version: string, target: string): boolean {
   return true;
 }
 
-/** An invalid version or specifier given to the PEP 440 helpers; `code` is the contract's diagnostic. */
-export class Pep440Error extends Error {
-  constructor(readonly code: "invalid_version" | "invalid_specifier", message: string) {
-    super(message);
+/**
+ * An invalid version or specifier given to the PEP 440 helpers; `code` is the contract's diagnostic.
+ * A harness error: callers validate what they match (the oracle predicts a skip for invalid input).
+ */
+export class Pep440Error extends DistcheckError {
+  declare readonly code: "invalid_version" | "invalid_specifier";
+  constructor(code: "invalid_version" | "invalid_specifier", message: string) {
+    super(code, message, { category: "harness" });
     this.name = "Pep440Error";
   }
 }

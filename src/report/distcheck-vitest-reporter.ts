@@ -3,7 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Reporter, SerializedError, TestCase, TestModule } from "vitest/node";
 import { cellOf, clauseIdsOf, suiteOf, testKey } from "./test-identity.ts";
-import { RECORDS_DIR, RUN_ERRORS_FILE, type FailureAttachment, type RunErrors, type TestRecord } from "./test-record.ts";
+import { ERROR_CATEGORIES, type ErrorCategory } from "../errors/distcheck-error.ts";
+import { RECORDS_DIR, RUN_ERRORS_FILE, type FailureAttachment, type RunErrors, type TestRecord, type TestRecordError } from "./test-record.ts";
 
 /**
  * Writes one record per finished test: its clause ids and cell (derived from its own title and
@@ -40,7 +41,7 @@ export default class DistcheckVitestReporter implements Reporter {
       cell: cellOf(suitePath),
       state,
       durationMs: testCase.diagnostic()?.duration ?? 0,
-      errors: errors.map((e) => ({ message: e.message, stack: e.stack, name: e.name })),
+      errors: errors.map(errorRecord),
       attachments: [
         ...((testCase.meta() as { distcheckAttachments?: FailureAttachment[] }).distcheckAttachments ?? []),
         ...testCase
@@ -79,8 +80,20 @@ export default class DistcheckVitestReporter implements Reporter {
   }
 }
 
+/**
+ * What a record keeps of a serialized error. vitest's serialization keeps an error's own
+ * properties, so a DistcheckError arrives with the `code` and `category` set where it was thrown;
+ * the report's failure categories come from those, never from the message.
+ */
+export function errorRecord(error: SerializedError): TestRecordError {
+  const record: TestRecordError = { message: error.message, stack: error.stack, name: error.name };
+  if (typeof error.code === "string") record.code = error.code;
+  if (ERROR_CATEGORIES.includes(error.category as ErrorCategory)) record.category = error.category as ErrorCategory;
+  return record;
+}
+
 /** Errors of the nearest enclosing suite or module whose setup failed, none when they all ran. */
-function setupErrorsOf(testCase: TestCase): ReadonlyArray<{ message: string; stack?: string; name?: string }> {
+function setupErrorsOf(testCase: TestCase): ReadonlyArray<SerializedError> {
   for (let p: TestCase["parent"] = testCase.parent; ; p = p.parent) {
     const errors = p.errors();
     if (errors.length > 0) return errors.map((e) => ({ ...e, message: `in the setup of ${p.type === "suite" ? `"${p.name}"` : p.moduleId}: ${e.message}` }));

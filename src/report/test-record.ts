@@ -1,3 +1,4 @@
+import type { ErrorCategory } from "../errors/distcheck-error.ts";
 import type { CellIdentity } from "./test-identity.ts";
 
 /** What distcheck's vitest reporter records per test, beside the Allure result of the same test. */
@@ -11,8 +12,19 @@ export interface TestRecord {
   cell?: CellIdentity;
   state: "passed" | "failed" | "skipped" | "pending";
   durationMs: number;
-  errors: Array<{ message: string; stack?: string; name?: string }>;
+  errors: TestRecordError[];
   attachments: Array<{ name: string; contentType: string; body: string }>;
+}
+
+/** One error of a failed test, as vitest serialized it. */
+export interface TestRecordError {
+  message: string;
+  stack?: string;
+  name?: string;
+  /** The error's stable code, when it has one (every DistcheckError; Node's system errors too). */
+  code?: string;
+  /** Whose fault, as the code that threw it decided (DistcheckError.category); absent on other errors. */
+  category?: ErrorCategory;
 }
 
 export const RECORDS_DIR = "distcheck";

@@ -1,5 +1,6 @@
 import type { BootedHost, WitnessLine } from "../../src/hosts/booted-host.ts";
 import type { HostEvent } from "../../src/hosts/host-wire.ts";
+import { DistcheckError } from "../../src/errors/distcheck-error.ts";
 
 /**
  * Milliseconds on CLOCK_MONOTONIC. The reference host's event `t_ms` and the fixtures' witness
@@ -18,11 +19,13 @@ export async function hostEvents(host: BootedHost, sinceMs?: number): Promise<Ho
   return host.events(sinceMs);
 }
 
-/** Thrown by `waitFor` when the condition never held; names what was awaited. */
-export class WaitTimeoutError extends Error {
-  readonly code = "wait_timeout";
+/**
+ * Thrown by `waitFor` when the condition never held; names what was awaited. A product failure:
+ * suites wait for states the host must reach (README, mutants: such a timeout kills a mutant).
+ */
+export class WaitTimeoutError extends DistcheckError {
   constructor(what: string, timeoutMs: number, last: unknown) {
-    super(`Waited ${Math.round(timeoutMs)} ms for ${what}; it never happened (last probe: ${JSON.stringify(last)?.slice(0, 300)}).`);
+    super("wait_timeout", `Waited ${Math.round(timeoutMs)} ms for ${what}; it never happened (last probe: ${JSON.stringify(last)?.slice(0, 300)}). The host log attached to the failed test shows what the host did meanwhile.`, { category: "product" });
     this.name = "WaitTimeoutError";
   }
 }
