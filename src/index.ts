@@ -17,3 +17,12 @@ export { currentRun, runLabels, LABELS, type RunIdentity } from "./run/run-ident
 export { sweep, type SweepReport } from "./run/run-sweeper.ts";
 export { TaskRunner, type Task } from "./run/task-runner.ts";
 export { runDoctor, systemProbe, type DoctorCheck } from "./doctor/doctor.ts";
+export { select, enginesFor, referenceHost, projectRoot, PACKAGE_ROOT, type Selection, type MatrixOptions } from "./matrix/selection.ts";
+export { plannedImages, buildImages, listImages, pruneImages, type ImagePlanOptions, type ImageRow } from "./images/image-planner.ts";
+export { publishReport, reportedRun, resultsDirOf, type PublishReportOptions } from "./report/publish-report.ts";
+export type { ReportSummary } from "./report/report-builder.ts";
+export { runConformance, type ConformanceRunOptions } from "./run/conformance-run.ts";
+export { EXIT, exitCodeOf, type ExitCode } from "./run/exit-codes.ts";
+export { toEnv, fromEnv, PROTOCOL_VARIABLES, PROTOCOL_ALIASES, type RunProtocol } from "./run/run-protocol.ts";
+export { runMutation, planMutation, type MutationRunOptions, type MutationOutcome, type MutationRun, type MutantVerdict } from "./mutants/mutation-runner.ts";
+export { loadMutants, findMutant, type Mutant } from "./mutants/mutant-catalog.ts";

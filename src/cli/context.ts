@@ -1,59 +1,3 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { DockerEngine, resolveEndpoint } from "../engine/docker-engine.ts";
-import type { ContainerEngine } from "../engine/container-engine.ts";
-import { expandCells, filterMatrix, loadMatrix } from "../matrix/matrix-loader.ts";
-import type { Cell, Matrix, MatrixFilter, MatrixHost } from "../matrix/matrix.ts";
-import { DistcheckError } from "../errors/distcheck-error.ts";
-import type { PlatformId } from "../platform/platforms.ts";
-
-/** The distcheck package root (where the default matrix, images/ and hosts/ live). */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-/** The project root: the current folder when it has a matrix.json, else the package root. */
-export function projectRoot(cwd = process.cwd()): string {
-  return existsSync(path.join(cwd, "matrix.json")) ? cwd : PACKAGE_ROOT;
-}
-
-export interface MatrixOptions {
-  matrix?: string;
-  platform?: string[];
-  python?: string[];
-  suite?: string[];
-  host?: string[];
-}
-
-export interface Selection {
-  root: string;
-  matrixFile: string;
-  matrix: Matrix;
-  cells: Cell[];
-  /** The matrix with only the platform and base filters: every host, for reports that merge runs of several. */
-  allHosts: Matrix;
-}
-
-export function select(options: MatrixOptions): Selection {
-  const root = projectRoot();
-  const matrixFile = path.resolve(options.matrix ?? path.join(root, "matrix.json"));
-  const filter: MatrixFilter = { platform: options.platform, python: options.python, suite: options.suite, host: options.host };
-  const loaded = loadMatrix(matrixFile, root);
-  const matrix = filterMatrix(loaded, filter);
-  // Hosts are not narrowed (nor their sources checked) here: a report names only those that ran.
-  const allHosts = { ...matrix, hosts: loaded.hosts, excluded: loaded.excluded.filter((e) => matrix.platforms.some((p) => p.id === e.platform) && matrix.bases.some((b) => b.id === e.base)) };
-  return { root, matrixFile, matrix, cells: expandCells(matrix), allHosts };
-}
-
-/** One engine per distinct endpoint, with the platforms it serves. */
-export function enginesFor(matrix: Matrix): Array<{ platforms: PlatformId[]; engine: ContainerEngine }> {
-  const byEndpoint = new Map<string, PlatformId[]>();
-  for (const p of matrix.platforms) {
-    const endpoint = resolveEndpoint(p.engine);
-    byEndpoint.set(endpoint, [...(byEndpoint.get(endpoint) ?? []), p.id]);
-  }
-  return [...byEndpoint].map(([endpoint, platforms]) => ({ platforms, engine: new DockerEngine(endpoint) }));
-}
-
 /** Collects a repeatable or comma-separated option into a list. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...value.split(",").map((v) => v.trim()).filter(Boolean)];
@@ -65,9 +9,7 @@ export function progress(line: string): void {
   process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
 }
 
-/** The selected host with a mutant catalog (mutants exist only for the reference host). */
-export function referenceHost(selection: Selection): MatrixHost {
-  const host = selection.matrix.hosts.find((h) => h.adapter === "reference");
-  if (!host) throw new DistcheckError("mutant_host_missing", `Mutants need the reference host in the selection; selected: ${selection.matrix.hosts.map((h) => h.id).join(", ")}.`, { category: "input" });
-  return host;
+/** What a command prints as its result, on stdout. */
+export function out(text: string): void {
+  process.stdout.write(text);
 }

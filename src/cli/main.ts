@@ -2,11 +2,12 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError } from "commander";
 import { isDistcheckError } from "../errors/distcheck-error.ts";
-import { PACKAGE_ROOT } from "./context.ts";
+import { PACKAGE_ROOT } from "../matrix/selection.ts";
+import { EXIT, exitCodeOf } from "../run/exit-codes.ts";
 import { registerCellsCommand } from "./commands/cells-command.ts";
 import { registerDoctorCommand } from "./commands/doctor-command.ts";
 import { registerImagesCommand } from "./commands/images-command.ts";
-import { registerRunCommand, EXIT } from "./commands/run-command.ts";
+import { registerRunCommand } from "./commands/run-command.ts";
 import { registerFixturesCommand } from "./commands/fixtures-command.ts";
 import { registerReportCommand } from "./commands/report-command.ts";
 import { registerMutantsCommand } from "./commands/mutants-command.ts";
@@ -43,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT.input;
     if (isDistcheckError(error)) {
       process.stderr.write(`distcheck: error [${error.code}]: ${error.message}\n`);
-      return error.category === "input" ? EXIT.input : error.category === "infrastructure" ? EXIT.infrastructure : EXIT.failed;
+      return exitCodeOf(error.category);
     }
     process.stderr.write(`distcheck: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return EXIT.failed;

@@ -3,7 +3,9 @@ import path from "node:path";
 import { execa } from "execa";
 import { categorise } from "../report/failure-category.ts";
 import { RECORDS_DIR, type TestRecord } from "../report/test-record.ts";
-import type { Mutant } from "./mutant-catalog.ts";
+import { toEnv } from "../run/run-protocol.ts";
+import { referenceHost, select } from "../matrix/selection.ts";
+import { findMutant, loadMutants, type Mutant } from "./mutant-catalog.ts";
 
 /** What one suite run against one build (a mutant, or none for the baseline) showed. */
 export interface MutantVerdict {
@@ -56,23 +58,63 @@ function readRecords(dir: string): TestRecord[] {
     .map((f) => JSON.parse(readFileSync(path.join(recDir, f), "utf8")) as TestRecord);
 }
 
+/** What every job of a mutation run shares. */
+export interface JobOptions {
+  /** The project root, where vitest runs. */
+  root: string;
+  /** Each job's results go to a folder of its own under this one. */
+  outDir: string;
+  /** The base, by Python version or base id. */
+  python: string;
+  /** The matrix file the jobs' cells come from. @default the project's matrix.json */
+  matrixFile?: string;
+  /** The process whose death makes a job's vitest remove its containers and exit. @default process.pid */
+  parentPid?: number;
+  /** Further variables for the vitest child; the run protocol's own win. */
+  env?: Record<string, string>;
+}
+
+/** Where one job's results go. */
+export function jobResultsDir(job: MutationJob, outDir: string): string {
+  return path.join(outDir, `${job.mutant?.name ?? "baseline"}-${job.mutant ? job.clause : job.suites.join("+")}-${job.platform}`);
+}
+
+/**
+ * The environment of a job's vitest child: its mutant, platform and base through the run protocol,
+ * and the pid of this process, so a killed mutation run leaves no container behind (global setup
+ * watches it). Each job's vitest starts a run of its own.
+ */
+export function jobEnv(job: MutationJob, options: Omit<JobOptions, "root">): Record<string, string> {
+  return {
+    ...options.env,
+    ...toEnv({
+      parentPid: options.parentPid ?? process.pid,
+      matrixFile: options.matrixFile,
+      platforms: [job.platform],
+      pythons: [options.python],
+      resultsDir: jobResultsDir(job, options.outDir),
+      mutant: job.mutant?.name,
+    }),
+  };
+}
+
 /**
  * Runs each job's suites, filtered to its clause, against a host built with the job's mutant
  * (DISTCHECK_MUTANT), one job at a time so timing mutants are judged on a quiet machine.
  */
-export async function runJobs(jobs: MutationJob[], options: { root: string; outDir: string; python: string; progress: (line: string) => void; env?: Record<string, string> }): Promise<MutantVerdict[]> {
+export async function runJobs(jobs: MutationJob[], options: JobOptions & { progress: (line: string) => void }): Promise<MutantVerdict[]> {
   const verdicts: MutantVerdict[] = [];
   for (const [i, job] of jobs.entries()) {
     const label = `${job.mutant?.name ?? "baseline"} on ${job.platform} (${job.clause}: ${job.suites.join(", ")})`;
     options.progress(`[${i + 1}/${jobs.length}] ${label}`);
-    const resultsDir = path.join(options.outDir, `${job.mutant?.name ?? "baseline"}-${job.mutant ? job.clause : job.suites.join("+")}-${job.platform}`);
+    const resultsDir = jobResultsDir(job, options.outDir);
     rmSync(resultsDir, { recursive: true, force: true });
     const started = performance.now();
     const run = await execa("npx", ["vitest", "run", "--project", "conformance", ...job.suites.map((s) => `suites/${s}.test.ts`), "--testNamePattern", job.clause], {
       cwd: options.root,
       reject: false,
       all: true,
-      env: { ...options.env, DISTCHECK_MUTANT: job.mutant?.name ?? "", DISTCHECK_PLATFORM: job.platform, DISTCHECK_PYTHON: options.python, DISTCHECK_RESULTS_DIR: resultsDir, TESTCONTAINERS_RYUK_DISABLED: "true" },
+      env: jobEnv(job, options),
     });
     const verdict = judge(job, readRecords(resultsDir), run.exitCode ?? 1, performance.now() - started);
     if (verdict.status === "error") verdict.detail = `${verdict.detail}\n${String(run.all).slice(-2000)}`;
@@ -81,6 +123,74 @@ export async function runJobs(jobs: MutationJob[], options: { root: string; outD
     verdicts.push(verdict);
   }
   return verdicts;
+}
+
+/** The jobs of a mutation run and their baselines. */
+export interface MutationPlan {
+  mutants: Mutant[];
+  jobs: MutationJob[];
+  /** The normal host on the same suites, per platform, with every clause the jobs there select. */
+  baselineJobs: MutationJob[];
+}
+
+/** Every mutant on `platforms`, or on linux-x86_64 and (timing mutants) also linux-aarch64; one baseline per platform and suite set. */
+export function planMutation(mutants: Mutant[], platforms?: string[]): MutationPlan {
+  const platformsOf = (m: Mutant): string[] => platforms ?? (m.timing ? ["linux-x86_64", "linux-aarch64"] : ["linux-x86_64"]);
+  const jobs: MutationJob[] = mutants.flatMap((m) => platformsOf(m).map((platform) => ({ mutant: m, platform, suites: m.suites, clause: m.clause })));
+  // One vitest run per suite set instead of one per clause.
+  const groups = new Map<string, MutationJob>();
+  for (const j of jobs) {
+    const key = `${j.platform}|${j.suites.join(",")}`;
+    const g = groups.get(key);
+    if (!g) groups.set(key, { ...j, mutant: null });
+    else if (!g.clause.split("|").includes(j.clause)) g.clause = [...g.clause.split("|"), j.clause].sort().join("|");
+  }
+  return { mutants, jobs, baselineJobs: [...groups.values()] };
+}
+
+export interface MutationRunOptions {
+  /** @default the project's matrix.json */
+  matrix?: string;
+  /** Only these mutants, by name. @default the whole catalog */
+  only?: string[];
+  /** Every mutant on these platforms. @default linux-x86_64, plus linux-aarch64 for timing mutants */
+  platform?: string[];
+  /** The base, by Python version or base id. @default the matrix's first */
+  python?: string;
+  /** The reports folder, relative to the project root; the run writes `<reports>/mutants/`. */
+  reports: string;
+  progress: (line: string) => void;
+}
+
+/** A mutation run's end: the baseline did not pass (no verdict means anything), or the mutants' verdicts and the file that holds them. */
+export type MutationOutcome = { status: "baseline_failed"; baseline: MutantVerdict[] } | { status: "judged"; run: MutationRun; file: string };
+
+/**
+ * The mutation run (`distcheck mutants`): a baseline of the normal reference host, which must pass,
+ * then every selected mutant against its clause's tests, one job at a time; writes
+ * `<reports>/mutants/<run>.json` and latest.json.
+ */
+export async function runMutation(options: MutationRunOptions): Promise<MutationOutcome> {
+  const { progress } = options;
+  const selection = select({ matrix: options.matrix });
+  const host = referenceHost(selection);
+  const catalog = loadMutants(host.source);
+  const { mutants, jobs, baselineJobs } = planMutation(options.only?.length ? options.only.map((n) => findMutant(catalog, n)) : catalog, options.platform);
+  const python = options.python ?? selection.matrix.bases[0]!.id;
+  const runId = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const reportsRoot = path.resolve(selection.root, options.reports);
+  const jobOptions = { root: selection.root, outDir: path.join(reportsRoot, "mutants", runId), python, matrixFile: selection.matrixFile, parentPid: process.pid, progress };
+  progress(`mutation run ${runId}: ${mutants.length} mutant(s), ${jobs.length} job(s), ${baselineJobs.length} baseline job(s), base ${python}`);
+  const baseline = await runJobs(baselineJobs, jobOptions);
+  const broken = baseline.filter((b) => b.status !== "survived");
+  if (broken.length > 0) {
+    for (const b of broken) progress(`baseline ${b.clause} on ${b.platform}: ${b.status} ${b.failed.join("; ")} ${b.detail ?? ""}`);
+    progress("the normal host does not pass these selections: fix the suites or the host before judging mutants");
+    return { status: "baseline_failed", baseline };
+  }
+  const verdicts = await runJobs(jobs, jobOptions);
+  const run = summariseMutation(runId, python, baseline, verdicts);
+  return { status: "judged", run, file: writeMutationRun(reportsRoot, run) };
 }
 
 /** Writes reports/mutants/<run>.json and latest.json. */

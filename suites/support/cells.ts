@@ -3,26 +3,23 @@ import { it } from "vitest";
 import { expandCells, filterMatrix, loadMatrix } from "../../src/matrix/matrix-loader.ts";
 import type { Cell, Matrix } from "../../src/matrix/matrix.ts";
 import { suiteApplies } from "../../src/hosts/suite-families.ts";
+import { fromEnv, type RunProtocol } from "../../src/run/run-protocol.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-function list(value: string | undefined): string[] | undefined {
-  const items = (value ?? "").split(",").map((v) => v.trim()).filter(Boolean);
-  return items.length > 0 ? items : undefined;
-}
-
 /**
- * The matrix of this run, narrowed by the environment the CLI sets (or a person running vitest
- * directly sets): DISTCHECK_MATRIX, DISTCHECK_PLATFORM, DISTCHECK_PYTHON, DISTCHECK_HOST.
+ * The matrix of this run, narrowed by the run protocol the CLI sets (or a person running vitest
+ * directly sets): DISTCHECK_MATRIX, DISTCHECK_FILTER_PLATFORM, DISTCHECK_FILTER_PYTHON,
+ * DISTCHECK_FILTER_HOST (src/run/run-protocol.ts).
  */
-export function runMatrix(env: NodeJS.ProcessEnv = process.env): Matrix {
-  const file = env.DISTCHECK_MATRIX ?? path.join(ROOT, "matrix.json");
-  return filterMatrix(loadMatrix(file, ROOT), { platform: list(env.DISTCHECK_PLATFORM), python: list(env.DISTCHECK_PYTHON), host: list(env.DISTCHECK_HOST) });
+export function runMatrix(protocol: RunProtocol = fromEnv(process.env)): Matrix {
+  const file = protocol.matrixFile ?? path.join(ROOT, "matrix.json");
+  return filterMatrix(loadMatrix(file, ROOT), { platform: protocol.platforms, python: protocol.pythons, host: protocol.hosts });
 }
 
 /** The cells a suite runs on in this run. */
-export function runCells(env: NodeJS.ProcessEnv = process.env): Cell[] {
-  return expandCells(runMatrix(env));
+export function runCells(protocol: RunProtocol = fromEnv(process.env)): Cell[] {
+  return expandCells(runMatrix(protocol));
 }
 
 /**

@@ -15,6 +15,7 @@ import { MatrixError } from "../../src/errors/distcheck-error.ts";
 import { buildFixtures } from "../../src/fixtures/index.ts";
 import { writeRunEnvironment } from "../../src/report/run-environment.ts";
 import { findMutant, loadMutants } from "../../src/mutants/mutant-catalog.ts";
+import { fromEnv } from "../../src/run/run-protocol.ts";
 
 /**
  * Image tags per cell id, provided to the suites: the base, the host layer, and for hosts that take
@@ -41,8 +42,9 @@ declare module "vitest" {
  */
 export default async function globalSetup(project: TestProject): Promise<() => Promise<void>> {
   process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
+  const protocol = fromEnv(process.env);
   const run = currentRun();
-  const cells = runCells();
+  const cells = runCells(protocol);
   const engines = new Map<string, DockerEngine>();
   /** The engine of a cell's platform, one per endpoint. */
   const engineOf = (cell: Cell): DockerEngine => {
@@ -64,11 +66,11 @@ export default async function globalSetup(project: TestProject): Promise<() => P
   for (const cell of cells) {
     const service = new ImageService(engineOf(cell), PROJECT_ROOT);
     const base = service.hostBaseTarget(cell.host, cell.base.image, cell.platform.id);
-    // DISTCHECK_MUTANT boots a reference host built with one clause broken (hosts/reference mutants).
-    const mutant = process.env.DISTCHECK_MUTANT && cell.host.adapter === "reference" ? findMutant(loadMutants(cell.host.source), process.env.DISTCHECK_MUTANT).name : undefined;
+    // A mutant boots a reference host built with one clause broken (hosts/reference mutants).
+    const mutant = protocol.mutant && cell.host.adapter === "reference" ? findMutant(loadMutants(cell.host.source), protocol.mutant).name : undefined;
     const host = service.hostTarget(cell.host, base, { mutant });
     const versions = hostAdapter(cell.host.adapter).coreVersionAtBoot ? [] : COMPATIBILITY_CORE_VERSIONS.map((version) => service.hostTarget(cell.host, base, { version }));
-    if (process.env.DISTCHECK_SKIP_IMAGE_BUILD !== "1") {
+    if (!protocol.skipImageBuild) {
       await service.ensure([base, host, ...versions], { runLabels: runLabels(run), progress: (t, line) => process.stderr.write(`[images] ${t}: ${line}\n`) });
     }
     cellImages[cell.id] = { base: base.tag, host: host.tag, ...(versions.length > 0 ? { versions: Object.fromEntries(versions.map((v) => [v.settings.coreVersion, v.tag])) } : {}) };
@@ -78,11 +80,11 @@ export default async function globalSetup(project: TestProject): Promise<() => P
   const native = nativePlatform();
   const probeCells = [...cells];
   if (native && !cells.some((c) => c.platform.id === native) && cells.some((c) => c.platform.timingFactor === "auto")) {
-    const reference = runCells({ ...process.env, DISTCHECK_PLATFORM: native }).find((c) => c.base.id === cells[0]!.base.id);
+    const reference = runCells({ ...protocol, platforms: [native] }).find((c) => c.base.id === cells[0]!.base.id);
     if (reference) {
       const service = new ImageService(engineOf(reference), PROJECT_ROOT);
       const base = service.baseTarget(reference.base.image, reference.platform.id);
-      if (process.env.DISTCHECK_SKIP_IMAGE_BUILD !== "1") await service.ensure([base], { runLabels: runLabels(run), progress: (t, line) => process.stderr.write(`[images] ${t}: ${line}\n`) });
+      if (!protocol.skipImageBuild) await service.ensure([base], { runLabels: runLabels(run), progress: (t, line) => process.stderr.write(`[images] ${t}: ${line}\n`) });
       cellImages[reference.id] = { base: base.tag, host: base.tag };
       probeCells.push(reference);
     }
@@ -92,7 +94,7 @@ export default async function globalSetup(project: TestProject): Promise<() => P
   for (const id of Object.keys(cellImages)) if (!cells.some((c) => c.id === id)) delete cellImages[id];
   project.provide("timingFactors", timingFactors);
   const hostVersions = Object.fromEntries(cells.map((c) => [c.host.id, hostAdapter(c.host.adapter).defaultVersion(c.host.source)]));
-  if (process.env.DISTCHECK_RESULTS_DIR) await writeRunEnvironment(process.env.DISTCHECK_RESULTS_DIR, [...engines.values()], cellImages, timingFactors, [...new Set(cells.map((c) => c.platform.id))], hostVersions);
+  if (protocol.resultsDir) await writeRunEnvironment(protocol.resultsDir, [...engines.values()], cellImages, timingFactors, [...new Set(cells.map((c) => c.platform.id))], hostVersions);
   project.provide("runId", run.runId);
   project.provide("runOwnerPid", run.ownerPid);
   project.provide("cellImages", cellImages);
@@ -105,9 +107,9 @@ export default async function globalSetup(project: TestProject): Promise<() => P
     for (const engine of engines.values()) await sweep(engine, run);
     if (run.ownerPid === process.pid) removeScratchDir();
   };
-  const parent = Number(process.env.DISTCHECK_PARENT_PID ?? 0);
+  const parent = protocol.parentPid;
   const watcher = setInterval(() => {
-    if (parent > 0 && !processAlive(parent)) {
+    if (parent !== undefined && !processAlive(parent)) {
       process.stderr.write(`distcheck: the run's parent process ${parent} is gone; removing this run's containers and exiting\n`);
       void teardown().finally(() => process.exit(130));
     }

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { contractStamp } from "../../contract/contract.ts";
-import { collect, select, type MatrixOptions } from "../context.ts";
+import { select, type MatrixOptions } from "../../matrix/selection.ts";
+import { collect } from "../context.ts";
 
 export function registerCellsCommand(program: Command): void {
   program

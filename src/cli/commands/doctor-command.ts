@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { runDoctor, systemProbe } from "../../doctor/doctor.ts";
-import { enginesFor, select } from "../context.ts";
+import { enginesFor, select } from "../../matrix/selection.ts";
+import { EXIT } from "../../run/exit-codes.ts";
 
 export function registerDoctorCommand(program: Command): void {
   program
@@ -20,6 +21,6 @@ export function registerDoctorCommand(program: Command): void {
         const failed = checks.filter((c) => !c.ok).length;
         process.stdout.write(failed === 0 ? "All checks passed.\n" : `${failed} check(s) failed.\n`);
       }
-      process.exitCode = checks.every((c) => c.ok) ? 0 : 3;
+      process.exitCode = checks.every((c) => c.ok) ? EXIT.ok : EXIT.infrastructure;
     });
 }

@@ -1,8 +1,8 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadMutants } from "../../mutants/mutant-catalog.ts";
-import { select } from "../context.ts";
-import { plannedImages } from "./images-command.ts";
+import { select } from "../../matrix/selection.ts";
+import { plannedImages } from "../../images/image-planner.ts";
 
 describe("plannedImages", () => {
   it("adds one host build per cell and catalog mutant only when asked, on the same bases", () => {
