@@ -19,7 +19,8 @@ import {
   type SnapshotDiff,
 } from "./support/filesystem-snapshot.ts";
 import { attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
-import { runningPid, monotonicMs } from "./support/agent.ts";
+import { installArchive, runningPid, setupInstall } from "./support/agent.ts";
+import { monotonicMs } from "./support/timeline.ts";
 
 // ARC-02: the SHA-256 of the downloaded bytes is checked before anything is extracted; a mismatch
 // fails at once and leaves no trace, the previous version untouched and runnable. ARC-03: downloads
@@ -85,9 +86,7 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
     const made = await host.container.exec(["sh", "-c", `head -c ${2 * MAX_DOWNLOAD_BYTES} /dev/urandom > ${OVERSIZED_FILE} && sha256sum ${OVERSIZED_FILE}`]);
     if (made.exitCode !== 0) throw new Error(`setup: could not write ${OVERSIZED_FILE}: ${made.stderr}`);
     oversizedSha = made.stdout.split(/\s+/)[0]!;
-    const res = await host.agent.install({ source: containerPath(previous), sha256: previous.sha256, id: TARGET_ID });
-    if (res.status !== 201) throw new Error(`setup: installing ${previous.name} ${previous.version} as ${TARGET_ID} answered ${res.status} ${JSON.stringify(res.body)}`);
-    previousPid = await runningPid(host, TARGET_ID, previous.version, 30_000 * factor);
+    previousPid = await setupInstall(host, previous, TARGET_ID, 30_000 * factor);
     previousCode = await hashTree(host.container, `${host.dataDir}/extensions/${TARGET_ID}/${previous.version}/code`);
     fullBefore = await snapshotFilesystem(host.container);
     baseline = await snapshotFilesystem(host.container, { root: host.dataDir });
@@ -231,7 +230,7 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
 
     it("ARC-02: a SHA-256 written in uppercase hex is the same digest and is accepted", async () => {
       const id = "distcheck.checksum-uppercase";
-      const res = await host.agent.install({ source: sidecar.fileUrl(candidate), sha256: candidate.sha256.toUpperCase(), id });
+      const res = await installArchive(host, { source: sidecar.fileUrl(candidate), sha256: candidate.sha256.toUpperCase() }, id);
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(res.body).toMatchObject({ id, version: candidate.version });
       await runningPid(host, id, candidate.version, 30_000 * factor);

@@ -11,8 +11,10 @@ import { observeWheels, predictWheelsFor } from "../src/hosts/wheel-observation.
 import type { Cell } from "../src/matrix/matrix.ts";
 import { judgeWheels, pickPlatformPackage, predictHostRange, predictWheels, type WheelJudgement, type WheelObservation } from "../src/oracle/index.ts";
 import { PROJECT_ROOT, runCells } from "./support/cells.ts";
-import { archive, archiveVariants, containerPath } from "./support/fixture-files.ts";
+import { archive, archiveVariants } from "./support/fixture-files.ts";
 import { adapterOf, attachOnFailure, bootHost, implementsFamilies, sampleWheel, timingFactorOf } from "./support/host.ts";
+import { inContainer, installArchive } from "./support/agent.ts";
+import { poll } from "./support/timeline.ts";
 
 // Compatibility (WHL-08..10, ARC-11, ARC-12). One container per cell holds every compatibility and
 // chain sample; the host is restarted once per plan with another core version (PEP 440 boundaries of
@@ -125,9 +127,9 @@ describe.concurrent.each(cells)("compatibility on $id", (cell: Cell) => {
   let host: BootedHost | undefined;
 
   async function install(id: string, candidates: ArchiveIndexEntry[]): Promise<Answer> {
-    return host!.agent.install(candidates.length === 1
-      ? { source: containerPath(candidates[0]!), sha256: candidates[0]!.sha256, id }
-      : { candidates: candidates.map((c) => ({ source: containerPath(c), sha256: c.sha256 })), id });
+    return candidates.length === 1
+      ? installArchive(host!, inContainer(candidates[0]!), id)
+      : host!.agent.install({ candidates: candidates.map(inContainer), id });
   }
 
   const archiveFiles = (): ArchiveIndexEntry[] => arc ? [
@@ -177,16 +179,15 @@ describe.concurrent.each(cells)("compatibility on $id", (cell: Cell) => {
     return { plan, dataDir, version, config, seen, judgement, hostRange, platformCases: platformResults, witness: lateWitness };
   }
 
+  /** The witness once every id's process started, or as it stands after 20 s (scaled): the tests say what is missing. */
   async function waitForProcesses(ids: string[]): Promise<WitnessLine[]> {
-    const deadline = performance.now() + 20_000 * factor;
-    let delay = 20;
-    for (;;) {
-      const lines = await host!.witness();
+    let lines: WitnessLine[] = [];
+    const all = await poll(async () => {
+      lines = await host!.witness();
       const started = ids.filter((id) => lines.some((l) => l.event === "process_start" && String(l.file).includes(`/extensions/${id}/`)));
-      if (started.length === ids.length || performance.now() > deadline) return lines;
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 500);
-    }
+      return started.length === ids.length ? lines : undefined;
+    }, 20_000 * factor);
+    return all ?? lines;
   }
 
   beforeAll(async () => {

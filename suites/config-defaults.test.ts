@@ -1,18 +1,16 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import semver from "semver";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { renderArchiveExtension } from "../src/fixtures/archives/archive-extension-renderer.ts";
-import { benignTarEntries, packTarGz } from "../src/fixtures/archives/archive-packer.ts";
 import { loadFixtureDeclarations, type ArchiveDeclaration } from "../src/fixtures/index.ts";
-import type { FileToPut } from "../src/containers/cell-container.ts";
 import type { BootedHost, WitnessLine } from "../src/hosts/booted-host.ts";
 import type { HostSettings } from "../src/hosts/host-adapter.ts";
 import type { AgentAnswer, ExtensionStatus } from "../src/hosts/host-wire.ts";
 import { PROJECT_ROOT, suiteCells } from "./support/cells.ts";
-import { archive, containerPath, wheel } from "./support/fixture-files.ts";
+import { archive, wheel } from "./support/fixture-files.ts";
 import { adapterOf, attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
 import { hostEvents, once, Timeline, waitFor } from "./support/timeline.ts";
+import { fixtureArchive, installArchive, packedArchive, type InstallableArchive } from "./support/agent.ts";
 
 // Defaults, read from inside the container: the effective manifest of archives that omit fields
 // (ARC-10), the environment an extension process really gets (ARC-13), config.json from schema
@@ -56,19 +54,7 @@ const declarationOf = (name: string): ArchiveDeclaration => {
   return d;
 };
 
-interface InstallableArchive {
-  name: string;
-  decl: ArchiveDeclaration;
-  source: string;
-  sha256: string;
-  size: number;
-  file?: FileToPut;
-}
-
-function builtArchive(name: string): InstallableArchive {
-  const entry = archive(name, "tar.gz");
-  return { name, decl: declarationOf(name), source: containerPath(entry), sha256: entry.sha256, size: entry.size };
-}
+const builtArchive = (name: string): InstallableArchive => fixtureArchive(declarationOf(name));
 
 /** An archive this suite renders with the fixture factory's writers, for defaults no built fixture isolates. */
 function renderedArchive(name: string, manifest: Record<string, unknown>, extra: Partial<ArchiveDeclaration> = {}): InstallableArchive {
@@ -88,9 +74,7 @@ function renderedArchive(name: string, manifest: Record<string, unknown>, extra:
     predicted: "oracle",
     ...extra,
   };
-  const content = packTarGz(benignTarEntries(renderArchiveExtension(decl, "")));
-  const target = `/fixtures/generated/${name}-1.0.0.tar.gz`;
-  return { name, decl, source: target, sha256: createHash("sha256").update(content).digest("hex"), size: content.length, file: { target, content } };
+  return packedArchive(decl);
 }
 
 const agent = (fields: Record<string, unknown> = {}): Record<string, unknown> => ({ type: "agent", agent: { entry: "main.py", ...fields } });
@@ -263,8 +247,9 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     return body();
   }
 
+  /** Installs under the declaration's id unless told otherwise; the reference agent answers with the extension's status. */
   async function install(host: BootedHost, a: InstallableArchive, id = a.decl.installId): Promise<AgentAnswer<ExtensionStatus>> {
-    return host.agent.install({ source: a.source, sha256: a.sha256, id }) as Promise<AgentAnswer<ExtensionStatus>>;
+    return installArchive(host, a, id) as Promise<AgentAnswer<ExtensionStatus>>;
   }
 
   // Installs shared by several tests on the defaults host happen once.

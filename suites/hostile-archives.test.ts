@@ -24,7 +24,7 @@ import {
   type SnapshotDiff,
 } from "./support/filesystem-snapshot.ts";
 import { adapterOf, attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
-import { runningPid } from "./support/agent.ts";
+import { installArchive, runningPid, setupInstall } from "./support/agent.ts";
 
 // Every hostile archive of the corpus, installed from a file in the container and from a URL on
 // the run's internal network, must be refused with the code the corpus predicts (ARC-01, ARC-04,
@@ -157,9 +157,7 @@ describe.concurrent.each(cells)("hostile archives on $id", (cell: Cell) => {
       booted.map(async ({ group, host }) => {
         const state = states.get(group)!;
         await prepareHarnessDir(host.container);
-        const res = await host.agent.install({ source: containerPath(previous), sha256: previous.sha256, id: TARGET_ID });
-        if (res.status !== 201) throw new Error(`setup: installing ${previous.name} ${previous.version} as ${TARGET_ID} answered ${res.status} ${JSON.stringify(res.body)}`);
-        state.previousPid = await runningPid(host, TARGET_ID, previous.version, 30_000 * factor);
+        state.previousPid = await setupInstall(host, previous, TARGET_ID, 30_000 * factor);
         state.previousCode = await hashTree(host.container, `${host.dataDir}/extensions/${TARGET_ID}/${previous.version}/code`);
         // A hard ceiling on any one file the host writes: a host that writes a bomb's member past the
         // extraction limit gets EFBIG (Python ignores SIGXFSZ) and cannot answer the predicted code.
@@ -204,7 +202,7 @@ describe.concurrent.each(cells)("hostile archives on $id", (cell: Cell) => {
             }));
 
             const watch = bomb ? await watchGrowth(host.container, host.dataDir) : undefined;
-            const res = await host.agent.install({ source, sha256: entry.sha256, id });
+            const res = await installArchive(host, { source, sha256: entry.sha256 }, id);
             response = res;
             growth = await watch?.stop();
             // An installed extension starts; wait until it runs, so what its start writes is in the snapshot.

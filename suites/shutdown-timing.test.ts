@@ -1,17 +1,14 @@
-import { createHash } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { renderArchiveExtension } from "../src/fixtures/archives/archive-extension-renderer.ts";
-import { benignTarEntries, packTarGz } from "../src/fixtures/archives/archive-packer.ts";
 import { loadFixtureDeclarations, type ArchiveDeclaration } from "../src/fixtures/index.ts";
-import type { FileToPut } from "../src/containers/cell-container.ts";
 import type { BootedHost, WitnessLine } from "../src/hosts/booted-host.ts";
 import { scaledBound } from "../src/timing/timing-factor.ts";
 import { PROJECT_ROOT, runCells } from "./support/cells.ts";
-import { archive, containerPath } from "./support/fixture-files.ts";
+import { archive } from "./support/fixture-files.ts";
 import { attachOnFailure, bootHost, implementsFamilies, sampleWheel, timingFactorOf } from "./support/host.ts";
 import { hostEvents, median, once, PidWatch, Timeline, waitFor, type HostEvent } from "./support/timeline.ts";
-import type { AgentAnswer, ExtensionStatus, InstallAnswer } from "../src/hosts/host-wire.ts";
+import type { ExtensionStatus } from "../src/hosts/host-wire.ts";
+import { fixtureArchive, installArchive, packedArchive, type InstallableArchive } from "./support/agent.ts";
 
 // Stop timing of archive extensions (ARC-15), upgrades (ARC-16) and the host's own shutdown
 // (WHL-14, HST-03), measured twice: on the host's event log and, independently, from the harness
@@ -61,19 +58,7 @@ function expectedGrace(d: ArchiveDeclaration): number {
   return stop?.grace_seconds ?? CONTRACT.defaultGraceSeconds;
 }
 
-/** An archive to install: a built fixture, or one this suite renders with the fixture factory's writers. */
-interface InstallableArchive {
-  name: string;
-  decl: ArchiveDeclaration;
-  source: string;
-  sha256: string;
-  file?: FileToPut;
-}
-
-function builtArchive(name: string): InstallableArchive {
-  const entry = archive(name, "tar.gz");
-  return { name, decl: declarationOf(name), source: containerPath(entry), sha256: entry.sha256 };
-}
+const builtArchive = (name: string): InstallableArchive => fixtureArchive(declarationOf(name));
 
 /** An archive extension that ignores SIGTERM, with `grace` (undefined: no [stop] table, the default). */
 function ignoringArchive(name: string, grace: number | undefined): InstallableArchive {
@@ -98,9 +83,7 @@ function ignoringArchive(name: string, grace: number | undefined): InstallableAr
     clauses: ["ARC-15"],
     predicted: { installed: true, start: "running" },
   };
-  const content = packTarGz(benignTarEntries(renderArchiveExtension(decl, "")));
-  const target = `/fixtures/generated/${name}-1.0.0.tar.gz`;
-  return { name, decl, source: target, sha256: createHash("sha256").update(content).digest("hex"), file: { target, content } };
+  return packedArchive(decl);
 }
 
 // The grace variants of ARC-15: 1 s and 2 s declared, and the contract's default (no [stop] table).
@@ -179,10 +162,6 @@ describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
     return t;
   }
 
-  async function install(host: BootedHost, a: InstallableArchive, id: string): Promise<AgentAnswer<InstallAnswer>> {
-    return host.agent.install({ source: a.source, sha256: a.sha256, id });
-  }
-
   async function status(host: BootedHost, id: string): Promise<ExtensionStatus> {
     return host.agent.status(id);
   }
@@ -194,7 +173,7 @@ describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
 
   /** Installs and waits until the process runs with its signal handler in place. */
   async function installRunning(host: BootedHost, a: InstallableArchive, id: string): Promise<{ pid: number; start: WitnessLine }> {
-    const res = await install(host, a, id);
+    const res = await installArchive(host, a, id);
     expect(res.status, `install of ${a.name} as ${id}: ${JSON.stringify(res.body)}`).toBe(201);
     const pid = res.body.pid ?? (await waitFor(`${id} to run`, async () => (await status(host, id)).pid ?? undefined, T(20_000)));
     return { pid, start: await processStart(host, pid) };
@@ -325,7 +304,7 @@ describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
       const expectedExit = predicted !== "oracle" ? predicted.exit : undefined;
       it(`ARC-15: an unexpected exit records the exit code (${a.name}: ${JSON.stringify(expectedExit)})`, async (ctx) => check(ctx, () => agentHost, [a.decl.installId], async () => {
         expect(expectedExit, `${a.name} declares its exit`).toBeDefined();
-        const res = await install(agentHost, a, a.decl.installId);
+        const res = await installArchive(agentHost, a, a.decl.installId);
         expect(res.status, JSON.stringify(res.body)).toBe(201);
         const s = await settled(agentHost, a.decl.installId, T(20_000));
         expect(s.state).toBe("error");
@@ -354,7 +333,7 @@ describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
       expect(put.status, JSON.stringify(put.body)).toBe(200);
       const watch = await PidWatch.start(agentHost, [old.pid], T(20_000));
       const requested = tl.mark(`POST install ${BASIC_NEXT.name} as ${id}`);
-      const res = await install(agentHost, BASIC_NEXT, id);
+      const res = await installArchive(agentHost, BASIC_NEXT, id);
       tl.mark(`upgrade answered ${res.status}`);
       const oldGone = (await watch.allGone(T(expectedGrace(BASIC.decl) * 1000 + 10_000))).get(old.pid)!;
       const now = await waitFor(`${id} ${BASIC_NEXT.decl.version} to run`, async () => {
@@ -397,7 +376,7 @@ describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
       const put = await agentHost.agent.saveConfig(id, saved);
       expect(put.status, JSON.stringify(put.body)).toBe(200);
       const requested = tl.mark(`POST install ${UPGRADE_BROKEN.name} as ${id}`);
-      const res = await install(agentHost, UPGRADE_BROKEN, id);
+      const res = await installArchive(agentHost, UPGRADE_BROKEN, id);
       tl.mark(`upgrade answered ${res.status}`);
       expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
       expect(res.body.error?.code).toBe("start_failed");

@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { checkWaiverQuotes, waiverCovers, type Waiver } from "../hosts/waivers.ts";
 import { tempDirs } from "../testing/temp-dirs.ts";
 import type { HostProfile } from "./host-verdicts.ts";
-import { clauseTable, junitXml, summarise } from "./report-builder.ts";
+import { clauseTable } from "./clause-table.ts";
+import { junitXml } from "./junit-writer.ts";
+import { summarise } from "./report-summary.ts";
 import { writeResults, type Spec } from "./synthetic-results.ts";
 import { RECORDS_DIR, type TestRecord } from "./test-record.ts";
 

@@ -50,6 +50,11 @@ export function waiverFor(profile: HostProfile | undefined, clause: string, cell
   return profile?.waivers.find((w) => w.clause === clause && waiverCovers(w, cell));
 }
 
+/** A waiver as reports print it: reason and the host line that causes it. */
+export function waiverText(w: { clause: string; reason: string; source: { file: string; line: number; quote: string } }): string {
+  return `${w.clause}: ${w.reason} (${w.source.file}:${w.source.line}: ${w.source.quote.trim()})`;
+}
+
 /**
  * Whether a failed test's failure is waived: every clause it names is waived on its cell. A test
  * that names a clause no waiver covers fails the gate, whatever else it names.
@@ -146,6 +151,7 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]
   return out;
 }
 
-function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+/** `o` with its keys in order (clause ids, cell ids). */
+export function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 }

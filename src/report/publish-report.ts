@@ -3,7 +3,9 @@ import path from "node:path";
 import { DistcheckError } from "../errors/distcheck-error.ts";
 import { REQUIRED_CLAUSES } from "./coverage.ts";
 import { hostProfiles } from "../hosts/host-profiles.ts";
-import { buildReport, clauseTable, type ReportSummary } from "./report-builder.ts";
+import { clauseTable } from "./clause-table.ts";
+import { buildReport } from "./report-builder.ts";
+import type { ReportSummary } from "./report-summary.ts";
 import type { Selection } from "../matrix/selection.ts";
 
 /** Where a run's raw results go: reports/<run-id>/results. */

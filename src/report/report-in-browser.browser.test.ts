@@ -3,7 +3,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONTRACT } from "../contract/contract.ts";
 import { checkReportInBrowser, inspectTestInBrowser, missingCitations, testDescriptionInBrowser } from "./report-browser-check.ts";
-import { buildReport, type ReportSummary } from "./report-builder.ts";
+import { buildReport } from "./report-builder.ts";
+import type { ReportSummary } from "./report-summary.ts";
 import { writeResults } from "./synthetic-results.ts";
 import { tempDirs } from "../testing/temp-dirs.ts";
 

@@ -7,6 +7,7 @@ import { TestcontainersCellFactory } from "../../src/containers/testcontainers-c
 import type { FixtureIndexEntry } from "../../src/fixtures/build/fixture-index.ts";
 import type { Cell } from "../../src/matrix/matrix.ts";
 import { fixtureBytes } from "./fixture-files.ts";
+import { poll } from "./timeline.ts";
 
 /** The port the sidecar's server listens on inside its container. */
 export const SIDECAR_PORT = 8080;
@@ -239,33 +240,25 @@ export class DownloadSidecar implements AsyncDisposable {
 
   /** Waits until an exchange whose path ends with `suffix` has finished, backing off. */
   async waitForRequest(suffix: string, timeoutMs: number): Promise<SidecarRequest> {
-    const deadline = performance.now() + timeoutMs;
-    let delay = 20;
-    for (;;) {
-      const found = (await this.requests()).filter((r) => r.path.endsWith(suffix)).at(-1);
-      if (found) return found;
-      if (performance.now() > deadline) throw new Error(`The download sidecar in ${this.container.cell.id} recorded no finished request for ${suffix} within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 500);
-    }
+    // Not waitFor, whose timeout is a product failure: this one stays the harness error it always was.
+    const found = await poll(async () => (await this.requests()).filter((r) => r.path.endsWith(suffix)).at(-1), timeoutMs);
+    if (!found) throw new Error(`The download sidecar in ${this.container.cell.id} recorded no finished request for ${suffix} within ${timeoutMs} ms`);
+    return found;
   }
 
   private async waitListening(timeoutMs: number): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    let delay = 20;
     let last: unknown;
-    while (performance.now() < deadline) {
+    const up = await poll(async () => {
       try {
         const res = await request(`${this.url}/healthz`, { headersTimeout: 2000, bodyTimeout: 2000 });
         await res.body.text();
-        if (res.statusCode === 200) return;
+        return res.statusCode === 200 ? true : undefined;
       } catch (error) {
         last = error;
+        return undefined;
       }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 500);
-    }
-    throw new Error(`The download sidecar in ${this.container.cell.id} did not answer ${this.url}/healthz within ${timeoutMs} ms (${String(last)})`);
+    }, timeoutMs);
+    if (!up) throw new Error(`The download sidecar in ${this.container.cell.id} did not answer ${this.url}/healthz within ${timeoutMs} ms (${String(last)})`);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -32,22 +32,38 @@ export class WaitTimeoutError extends DistcheckError {
 
 /**
  * Polls `probe` with back-off (20 ms doubling to 500 ms) until it returns something other than
- * undefined. Used only where no event can be awaited (a file in a container, an HTTP status).
+ * undefined, and returns that; undefined once `timeoutMs` passed. What the probe throws propagates.
+ * For a caller that decides itself what a timeout means; `waitFor` is the usual one.
  */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+export async function poll<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
   const deadline = performance.now() + timeoutMs;
   let delay = 20;
-  let last: unknown;
   for (;;) {
-    const value = await probe().catch((e: unknown) => {
-      last = String(e);
-      return undefined;
-    });
+    const value = await probe();
     if (value !== undefined) return value;
-    if (performance.now() >= deadline) throw new WaitTimeoutError(what, timeoutMs, last);
+    if (performance.now() >= deadline) return undefined;
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 500);
   }
+}
+
+/**
+ * Polls `probe` with back-off (20 ms doubling to 500 ms) until it returns something other than
+ * undefined; a probe that throws counts as not yet. Used only where no event can be awaited (a file
+ * in a container, an HTTP status).
+ */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  let last: unknown;
+  const value = await poll(
+    () =>
+      probe().catch((e: unknown) => {
+        last = String(e);
+        return undefined;
+      }),
+    timeoutMs,
+  );
+  if (value === undefined) throw new WaitTimeoutError(what, timeoutMs, last);
+  return value;
 }
 
 /** Runs `fn` once, on first call; every caller gets the same promise (tests that share one action). */

@@ -1,0 +1,38 @@
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { RECORDS_DIR, RUN_ERRORS_FILE, type RunErrors, type TestRecord } from "./test-record.ts";
+
+/** The files distcheck's reporter wrote under each results directory (shards included). */
+function recordFiles(dirs: readonly string[]): string[] {
+  return dirs.flatMap((dir) => {
+    const recDir = path.join(dir, RECORDS_DIR);
+    return existsSync(recDir) ? readdirSync(recDir).map((f) => path.join(recDir, f)) : [];
+  });
+}
+
+function readJson<T>(file: string): T {
+  return JSON.parse(readFileSync(file, "utf8")) as T;
+}
+
+/** Every test's record, keyed by test; a test recorded by several shards counts once. */
+export function readRecords(dirs: readonly string[]): Map<string, TestRecord> {
+  const records = new Map<string, TestRecord>();
+  for (const file of recordFiles(dirs)) {
+    const f = path.basename(file);
+    if (!f.endsWith(".json") || f === "environment.json" || f.startsWith(RUN_ERRORS_FILE)) continue;
+    const r = readJson<TestRecord>(file);
+    records.set(r.key, r);
+  }
+  return records;
+}
+
+/** The errors outside tests of every vitest process of the run (shards included). */
+export function readRunErrors(dirs: readonly string[]): RunErrors {
+  const out: RunErrors = { modules: [], unhandled: [] };
+  for (const file of recordFiles(dirs).filter((f) => path.basename(f).startsWith(RUN_ERRORS_FILE))) {
+    const e = readJson<RunErrors>(file);
+    out.modules.push(...e.modules);
+    out.unhandled.push(...e.unhandled);
+  }
+  return out;
+}
