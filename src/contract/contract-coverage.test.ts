@@ -39,7 +39,7 @@ describe("the suites and the contract", () => {
       }
     }
     for (const e of corpus.entries) for (const id of e.clauses) named.push([`fixtures/hostile/corpus.json (${e.name})`, id]);
-    const catalog = "hosts/reference/src/distcheck_host/mutants.json";
+    const catalog = "hosts/reference/mutants/catalog.json";
     for (const m of readJson<{ mutants: Array<{ name: string; clause: string }> }>(catalog).mutants) named.push([`${catalog} (${m.name})`, m.clause]);
     expect(named.length).toBeGreaterThan(50);
     expect(named.filter(([, id]) => !known.has(id)).map(([file, id]) => `${file} names ${id}, not a clause of contract ${CONTRACT.version}`)).toEqual([]);

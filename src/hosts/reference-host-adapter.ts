@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { stringify as stringifyToml } from "smol-toml";
 import { DistcheckError } from "../errors/distcheck-error.ts";
 import type { ImageRecipe } from "../images/image-recipe.ts";
 import { buildHostImage, readHostPyprojectVersion } from "../images/host-image-builder.ts";
 import { hostSourceHash } from "../images/host-source.ts";
-import { loadMutants } from "../mutants/mutant-catalog.ts";
+import { loadMutantEdits, loadMutants } from "../mutants/mutant-catalog.ts";
 import type { ArchiveAgent, DocumentedDefault, HostAdapter, HostConfiguration, HostHttp, HostImageBuild, HostLaunch, HostReadiness, HostSettings } from "./host-adapter.ts";
 import type { AgentAnswer, EffectiveConfig, ExtensionStatus, HostDiagnostic, HostEvent, HostRegistry, HostVersions, InstallAnswer, InstallRequest, ListedExtension } from "./host-wire.ts";
 
@@ -52,10 +53,16 @@ export function referenceConfig(settings: HostSettings): Record<string, TomlValu
   return out;
 }
 
-export function toToml(config: Record<string, TomlValue>): string {
-  return `${Object.entries(config)
-    .map(([k, v]) => `${k} = ${Array.isArray(v) ? `[${v.map((x) => JSON.stringify(x)).join(", ")}]` : typeof v === "string" ? JSON.stringify(v) : String(v)}`)
-    .join("\n")}\n`;
+/** One TOML value as smol-toml writes it (TOML's escapes, not JSON's; nan, inf, floats for unsafe integers). */
+const tomlValue = (v: string | number | boolean): string => stringifyToml({ v }).slice("v = ".length, -1);
+
+/**
+ * The reference host's TOML files (config.toml, build.toml): top-level `key = value` lines under an
+ * optional `# comment`, arrays inline as `["a", "b"]`. Keys are the host's own, all bare.
+ */
+export function toToml(config: Record<string, TomlValue>, options: { comment?: string } = {}): string {
+  const lines = Object.entries(config).map(([k, v]) => `${k} = ${Array.isArray(v) ? `[${v.map(tomlValue).join(", ")}]` : tomlValue(v)}`);
+  return `${[...(options.comment === undefined ? [] : [`# ${options.comment}`]), ...lines].join("\n")}\n`;
 }
 
 const json = (body: string): unknown => (body === "" ? null : JSON.parse(body));
@@ -145,6 +152,8 @@ export class ReferenceHostAdapter implements HostAdapter {
       baseTag: options.baseTag,
       platform: options.platform,
       settings: { coreVersion: options.version, mutant: options.mutant },
+      // A mutant is the clean source with its edits (hosts/reference/mutants/<name>.json) applied.
+      edits: options.mutant ? loadMutantEdits(options.source, options.mutant) : undefined,
       tag: options.tag,
       labels: options.labels,
       runLabels: options.runLabels,

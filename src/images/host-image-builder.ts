@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { execa } from "execa";
 import type { ContainerEngine } from "../engine/container-engine.ts";
 import { containerEnvList, type PlatformInfo } from "../platform/platforms.ts";
-import { hostSourceFiles } from "./host-source.ts";
+import { DistcheckError } from "../errors/distcheck-error.ts";
+import { applyMutantEdits, hostSourceFiles, type SourceEdit } from "./host-source.ts";
 import type { ProgressSink } from "./image-builder.ts";
 import { tarFiles } from "./tar-files.ts";
 
@@ -15,7 +16,7 @@ export interface HostBuildSettings {
   coreVersion?: string;
   /** SemVer version the host's archive agent reports. */
   agentVersion?: string;
-  /** A mutant to switch on (hosts/reference mutants); none in a normal build. */
+  /** A mutant to build (its edits are applied to the copied source); none in a normal build. */
   mutant?: string;
 }
 
@@ -27,7 +28,10 @@ export function buildToml(settings: HostBuildSettings): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Tag of a host layer: changes whenever the base, the host's sources (`sourceHash`) or the settings change. */
+/**
+ * Tag of a host layer: changes whenever the base, the host's sources (`sourceHash`, which for the
+ * reference host covers its mutants' edits too) or the settings (the mutant's name among them) change.
+ */
 export function hostImageTag(hostId: string, sourceHash: string, baseTag: string, platform: PlatformInfo, settings: HostBuildSettings): string {
   const hash = createHash("sha256").update(baseTag).update("\0").update(sourceHash).update("\0").update(buildToml(settings)).digest("hex").slice(0, 16);
   const variant = [settings.coreVersion, settings.agentVersion, settings.mutant].filter(Boolean).join("-").replace(/[^a-zA-Z0-9_.-]/g, "_");
@@ -35,9 +39,49 @@ export function hostImageTag(hostId: string, sourceHash: string, baseTag: string
 }
 
 /**
- * Adds a host to a base image: copies its sources in, builds them into a wheel with the image's
- * own pip and setuptools (offline: `--no-index --no-build-isolation`), installs the wheel, writes
- * the build settings, and commits the result.
+ * What a host layer build puts into the base image, as one tar: the host's sources under
+ * `opt/distcheck-host/src/` and `etc/distcheck-host/build.toml`. A mutant build's sources carry its
+ * `edits`, applied in memory (the tree on disk is only read); a mutant without edits is refused, so
+ * no clean host is ever built under a mutant's name.
+ */
+export async function hostImageTar(hostDir: string, settings: HostBuildSettings, edits: readonly SourceEdit[] = []): Promise<Buffer> {
+  if (!settings.mutant && edits.length > 0) throw new DistcheckError("mutant_edit_failed", `A normal build of ${hostDir} got ${edits.length} source edit(s); edits belong to a mutant build only.`);
+  const edited = settings.mutant ? applyMutantEdits(hostDir, settings.mutant, edits) : new Map<string, string>();
+  const files = hostSourceFiles(hostDir).filter((rel) => !edited.has(rel));
+  const src = "opt/distcheck-host/src";
+  // The unchanged sources by GNU tar from a file list (trusted local files), the edited ones and
+  // build.toml from memory.
+  const tarArgs = ["-C", hostDir, "--numeric-owner", "--owner=0", "--group=0", "--transform", `s,^,${src}/,`, "-cf", "-", ...files];
+  const sourceTar = (await execa("tar", tarArgs, { encoding: "buffer" })).stdout;
+  const editedTar = await editedFilesTar(hostDir, src, edited);
+  const settingsTar = await tarFiles([{ path: "etc/distcheck-host/build.toml", content: buildToml(settings) }]);
+  // Tars concatenated minus all but the last one's end-of-archive blocks form one valid tar.
+  return Buffer.concat([stripTarEnd(Buffer.from(sourceTar)), stripTarEnd(editedTar), settingsTar]);
+}
+
+/**
+ * Edited source files as tar entries with their clean file's mode and mtime, like the GNU tar
+ * entries beside them (so the wheel build sees no 1970 file times, which zip cannot hold).
+ */
+async function editedFilesTar(hostDir: string, prefix: string, edited: ReadonlyMap<string, string>): Promise<Buffer> {
+  const { Header } = await import("tar");
+  const parts: Buffer[] = [];
+  for (const [rel, content] of edited) {
+    const st = statSync(path.join(hostDir, rel));
+    const body = Buffer.from(content, "utf8");
+    const header = Buffer.alloc(512);
+    new Header({ path: `${prefix}/${rel}`, mode: st.mode & 0o7777, size: body.length, type: "File", mtime: st.mtime, uid: 0, gid: 0 }).encode(header, 0);
+    parts.push(header, Buffer.concat([body, Buffer.alloc((512 - (body.length % 512)) % 512)]));
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Adds a host to a base image: copies its sources in (a mutant build with the mutant's `edits`
+ * applied), builds them into a wheel with the image's own pip and setuptools (offline:
+ * `--no-index --no-build-isolation`), installs the wheel, writes the build settings, and commits
+ * the result.
  */
 export async function buildHostImage(options: {
   engine: ContainerEngine;
@@ -46,20 +90,15 @@ export async function buildHostImage(options: {
   baseTag: string;
   platform: PlatformInfo;
   settings: HostBuildSettings;
+  /** The mutant's edits of the clean source (`settings.mutant` names it). */
+  edits?: readonly SourceEdit[];
   tag: string;
   labels: Record<string, string>;
   runLabels: Record<string, string>;
   progress: ProgressSink;
 }): Promise<void> {
   const { engine, hostDir, tag } = options;
-  const files = hostSourceFiles(hostDir);
-  const src = "opt/distcheck-host/src";
-  // A tar of the sources plus build.toml, made by GNU tar from a file list (trusted local files).
-  const tarArgs = ["-C", hostDir, "--numeric-owner", "--owner=0", "--group=0", "--transform", `s,^,${src}/,`, "-cf", "-", ...files];
-  const sourceTar = (await execa("tar", tarArgs, { encoding: "buffer" })).stdout;
-  const settingsTar = await tarFiles([{ path: "etc/distcheck-host/build.toml", content: buildToml(options.settings) }]);
-  // Two tars concatenated minus the first's end-of-archive blocks form one valid tar.
-  const combined = Buffer.concat([stripTarEnd(Buffer.from(sourceTar)), settingsTar]);
+  const combined = await hostImageTar(hostDir, options.settings, options.edits);
   options.progress(`building the wheel of hosts/${path.basename(hostDir)} and installing it`);
   const script = [
     "set -e",

@@ -63,6 +63,11 @@ class Config(unittest.TestCase):
         config = load_config(env={"DISTCHECK_HOST_BUILD_FILE": build, "DISTCHECK_HOST_CONFIG": self.write("e.toml", "")})
         self.assertEqual(config.core_version, "0.8.0rc1")
         self.assertEqual(config.agent_version, "26.0.3")
+        self.assertEqual(config.mutant, "x")  # only reported (/api/version), never a setting
+        self.assertNotIn("mutant", config.as_json()["values"])
+
+    def test_a_normal_build_names_no_mutant(self) -> None:
+        self.assertIsNone(load_config(env={**self.env, "DISTCHECK_HOST_CONFIG": self.write("e.toml", "")}).mutant)
 
     def test_errors_name_key_and_origin(self) -> None:
         with self.assertRaises(HostError) as caught:

@@ -24,7 +24,7 @@ export function registerRunCommand(program: Command): void {
     .option("--host <id>", "only these hosts", collect)
     .option("--suite <name>", "only these suites", collect)
     .option("--no-build", "fail instead of building missing images")
-    .option("--mutant <name>", "boot a reference host built with this mutant (one clause broken on purpose; see hosts/reference/src/distcheck_host/mutants.json)")
+    .option("--mutant <name>", "boot a reference host built with this mutant (one clause broken on purpose; see hosts/reference/mutants/catalog.json)")
     .option("--reports <dir>", "where reports go (reports/<run-id>/ and reports/latest)", "reports")
     .option("--skip-missing-source", "when a selected host's source does not exist, say so and exit 0 instead of 2 (not with CI=true: there a missing host is an error)")
     .addHelpText(

@@ -30,7 +30,6 @@ from .errors import HostError
 from .events import EventLog
 from .fsutil import force_rmtree, integrity_hash, make_read_only, write_atomic
 from .manifest import MANIFEST_NAME, derive_id, parse_manifest
-from .mutants import mutant_enabled
 from .platforms import detect_platform, pick_candidate
 from .supervisor import Supervisor
 from .versions import Range, SemVer
@@ -170,13 +169,7 @@ class Agent:
             )
         chosen = candidates[pick.index]
         source, file_name = chosen["source"], names[pick.index]
-        try:
-            kind = archive_format(file_name)
-        except HostError:
-            # Mutant arc01-format-from-content (ARC-01): an unknown suffix is judged by the bytes.
-            if not mutant_enabled("arc01-format-from-content"):
-                raise
-            kind = None
+        kind = archive_format(file_name)
         expected = validate_sha256(chosen.get("sha256"))
         self.events.emit("install_started", source=source, platform=pick.platform)
         try:
@@ -195,27 +188,14 @@ class Agent:
         staging = tempfile.mkdtemp(prefix="install-", dir=self.tmp_dir)
         try:
             archive = os.path.join(staging, "archive")
-            deferred: HostError | None = None
-            try:
-                fetch(source, archive, expected, max_bytes=self.config.max_download_bytes,
-                      timeout=self.config.download_timeout)
-            except HostError as exc:
-                # Mutant arc02-checksum-after-extract (ARC-02): extracts first, compares the checksum after.
-                if not (exc.code == "checksum_mismatch" and mutant_enabled("arc02-checksum-after-extract")):
-                    raise
-                deferred = exc
-            if kind is None:
-                with open(archive, "rb") as handle:
-                    head = handle.read(4)
-                kind = "zip" if head.startswith(b"PK") else "tar.gz"
+            fetch(source, archive, expected, max_bytes=self.config.max_download_bytes,
+                  timeout=self.config.download_timeout)
             check_magic(archive, kind, file_name)
             version_stage = os.path.join(staging, "version")
             code = os.path.join(version_stage, "code")
             os.makedirs(code)
             limits = Limits(self.config.max_extracted_bytes, self.config.max_files)
             extracted = extract_archive(archive, kind, code, limits, file_name)
-            if deferred is not None:
-                raise deferred
             os.unlink(archive)
             with open(os.path.join(code, MANIFEST_NAME), encoding="utf-8", errors="strict") as handle:
                 try:
@@ -225,16 +205,12 @@ class Agent:
             manifest = parse_manifest(text)
             ext_id, _origin = derive_id(requested_id, manifest.get("repository"), file_name)
             self._check_runnable(ext_id, manifest, code)
-            if not mutant_enabled("arc08-code-writable"):
-                # Mutant arc08-code-writable (ARC-08): installed code keeps its write permissions.
-                make_read_only(code)
+            make_read_only(code)
             write_atomic(os.path.join(version_stage, ".integrity"), (integrity_hash(code) + "\n").encode())
             with self._id_lock(ext_id):
                 result = self._place(ext_id, manifest, version_stage, platform, extracted.files)
         except BaseException:
-            # Mutant arc07-staging-left-on-refusal (ARC-07): a refused install leaves its staging dir.
-            if not mutant_enabled("arc07-staging-left-on-refusal"):
-                force_rmtree(staging)
+            force_rmtree(staging)
             raise
         force_rmtree(staging)
         return result
@@ -243,8 +219,7 @@ class Agent:
         version = manifest["version"]
         host_range = manifest["core"]["version"]
         agent_version = self.config.agent_version
-        # Mutant arc11-host-range-ignored (ARC-11): the host version range is never checked.
-        if not Range.parse(host_range).satisfied_by(SemVer.parse(agent_version)) and not mutant_enabled("arc11-host-range-ignored"):
+        if not Range.parse(host_range).satisfied_by(SemVer.parse(agent_version)):
             raise HostError(
                 "incompatible_host_version",
                 f"{ext_id} {version} requires host version {host_range!r} ([core] version), but this host is "
@@ -332,8 +307,7 @@ class Agent:
             log_tail = _tail(os.path.join(new.path, "extension.log"))
             self.supervisor.forget(new.ext_id)
             restored = "stopped"
-            # Mutant arc16-no-rollback (ARC-16): the old version stays stopped when the new one fails.
-            if was_running and not mutant_enabled("arc16-no-rollback"):
+            if was_running:
                 try:
                     self.supervisor.start(old.ext_id, old.version, old.path, old.manifest)
                     restored = "running"

@@ -50,9 +50,9 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="a platform candidate (repeatable); the host picks its platform or universal")
     install.add_argument("--id", dest="ext_id", help="extension id (default: derived by the host)")
 
-    sub.add_parser("image-setup", help="apply the build settings to the image (run once by the image build)",
+    sub.add_parser("image-setup", help="check the build settings (run once by the image build)",
                    description="Run once by the image build after the host is installed: checks that the build "
-                               "file (/etc/distcheck-host/build.toml) is valid and applies what it sets to the image.")
+                               "file (/etc/distcheck-host/build.toml) is valid, so a bad one fails the build.")
 
     client("list", "list installed archive extensions and their state")
     for name, text in (("start", "start an installed archive extension"), ("stop", "stop a running archive extension")):
@@ -131,19 +131,15 @@ def _client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _image_setup() -> int:
+    from .config import read_build_file
     from .errors import HostError
-    from .mutants import active_mutant, mutant_enabled
 
     try:
-        mutant = active_mutant()  # an unknown mutant fails the image build, not the first test
+        build = read_build_file()  # a bad build file fails the image build, not the first test
     except HostError as exc:
         print(f"distcheck-host: {exc.code}: {exc.message}", file=sys.stderr)
         return 2
-    if mutant_enabled("whl01-pip-no-deps"):
-        # Mutant whl01-pip-no-deps (WHL-01): the image's pip configuration skips declared dependencies,
-        # so a wheel's Requires-Dist is never installed from the local folder.
-        with open("/etc/pip.conf", "w", encoding="utf-8") as handle:
-            handle.write("[install]\nno-deps = true\n")
+    mutant = build.get("mutant")
     print(f"distcheck-host image set up{f' (mutant {mutant})' if mutant else ''}")
     return 0
 

@@ -8,7 +8,6 @@ import os
 from typing import Any
 
 from .errors import HostError
-from .mutants import mutant_enabled
 
 
 def schema_defaults(schema: Any) -> Any:
@@ -24,8 +23,6 @@ def schema_defaults(schema: Any) -> Any:
     if isinstance(properties, dict) and (value is None or isinstance(value, dict)):
         nested: dict[str, Any] = {}
         for name, sub in properties.items():
-            if mutant_enabled("arc14-flat-config-defaults") and isinstance(sub, dict) and "default" not in sub:
-                continue  # nested objects without their own default are skipped
             sub_default = schema_defaults(sub)
             if sub_default is not None:
                 nested[name] = sub_default

@@ -20,7 +20,6 @@ import re
 from typing import Any
 
 from .errors import HostError
-from .mutants import mutant_enabled
 from .versions import InvalidRange, Range, is_strict_semver
 
 MANIFEST_NAME = "extension.toml"
@@ -210,9 +209,7 @@ def validate_manifest(data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(name, str) or not name.strip():
         raise _invalid(f"name must be a non-empty string, got {name!r}")
     version = data.get("version")
-    # Mutant arc09-loose-version (ARC-09): any non-empty version string is accepted.
-    loose = mutant_enabled("arc09-loose-version") and isinstance(version, str) and bool(version.strip())
-    if not loose and (not isinstance(version, str) or not is_strict_semver(version)):
+    if not isinstance(version, str) or not is_strict_semver(version):
         raise _invalid(f"version must be strict SemVer (e.g. 1.2.3 or 2.0.0-beta.1), got {version!r}")
 
     host_section = data.get("host")
@@ -318,7 +315,7 @@ def validate_manifest(data: dict[str, Any]) -> dict[str, Any]:
     stop = {} if stop is None else stop
     if not isinstance(stop, dict):
         raise _invalid("[stop] must be a table")
-    grace = stop.get("grace_seconds", 30 if mutant_enabled("arc10-default-grace-30") else DEFAULT_GRACE_SECONDS)
+    grace = stop.get("grace_seconds", DEFAULT_GRACE_SECONDS)
     if isinstance(grace, bool) or not isinstance(grace, int):
         raise _invalid(f"stop.grace_seconds must be an integer number of seconds, got {grace!r}")
     if not GRACE_RANGE[0] <= grace <= GRACE_RANGE[1]:

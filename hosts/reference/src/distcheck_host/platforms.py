@@ -65,11 +65,8 @@ class Pick:
 
 def pick_candidate(file_names: list[str], target: str) -> Pick | None:
     """Exact platform first, then universal; None when neither exists. Ties go to the first listed."""
-    from .mutants import mutant_enabled
-
     detected = [detect_platform(name) for name in file_names]
-    # Mutant arc12-universal-first (ARC-12): the universal package is preferred to the exact one.
-    for wanted in ((UNIVERSAL, target) if mutant_enabled("arc12-universal-first") else (target, UNIVERSAL)):
+    for wanted in (target, UNIVERSAL):
         for index, found in enumerate(detected):
             if found == wanted:
                 return Pick(index, found)

@@ -16,7 +16,6 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import HostError
 from .events import EventLog
-from .mutants import mutant_enabled
 
 log = logging.getLogger("distcheck_host.server")
 
@@ -64,18 +63,11 @@ class HostApp:
             result = loader.load()
             self.loaded = result.loaded
             self.extensions = loader.public_list(result.loaded)
-            if mutant_enabled("whl15-stale-listing-cache"):
-                self.extensions = _cached_listing(self.config.data_dir, self.extensions)
             self._plugins = {c.ext_id: c.plugin for c in result.loaded}
         except Exception:  # discovery itself must never keep the host from serving
             log.error("wheel discovery failed:\n%s", traceback.format_exc())
         self.diagnostics = [d.as_json() for d in loader.diagnostics]
         self.ready_ms = round((time.monotonic() - self.started_at) * 1000, 1)
-        failing = {"entry_point_load_failed", "plugin_initialize_failed", "setup_failed"}
-        if mutant_enabled("hst02-failing-extension-blocks-ready") and any(d["code"] in failing for d in self.diagnostics):
-            # Mutant hst02-failing-extension-blocks-ready (HST-02): a failing extension keeps the host unready.
-            log.error("not ready: an extension failed to load")
-            return
         self.ready = True
         self.events.emit("ready", ready_ms=self.ready_ms, extensions=len(self.extensions),
                          diagnostics=len(self.diagnostics))
@@ -91,11 +83,9 @@ class HostApp:
         deadline = t0 + self.config.graceful_timeout + longest
         self.events.emit("shutdown_started", graceful_timeout=self.config.graceful_timeout,
                          longest_grace=longest)
-        if not mutant_enabled("hst03-orphan-extensions"):
-            self.agent.shutdown()
+        self.agent.shutdown()
         callbacks = list(self.registry.shutdown_callbacks)
-        if not mutant_enabled("whl14-shutdown-fifo"):
-            callbacks.reverse()
+        callbacks.reverse()
         for index, (fn, owner) in enumerate(callbacks):
             remaining = deadline - time.monotonic() - 0.2
             outcome: dict[str, Any] = {}
@@ -215,10 +205,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(503, {"ready": False, "shutting_down": app.shutting_down})
                 return 503
             if path == "/api/version":
-                from .mutants import active_mutant
-
                 return self._ok({"core_version": app.config.core_version, "agent_version": app.config.agent_version,
-                                 "mutant": active_mutant()})
+                                 "mutant": app.config.mutant})
             if path == "/api/config":
                 return self._ok(app.config.as_json())
             if path == "/api/extensions":
@@ -305,28 +293,6 @@ class Handler(BaseHTTPRequestHandler):
 def make_server(app: HostApp) -> ThreadingHTTPServer:
     handler = type("BoundHandler", (Handler,), {"app": app})
     return ThreadingHTTPServer((app.config.bind, app.config.port), handler)
-
-
-def _cached_listing(data_dir: str, current: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mutant whl15-stale-listing-cache (WHL-15): the listing is a cache in the data directory that
-    only ever gains ids; an upgraded or removed wheel keeps its old entry."""
-    import json
-
-    path = os.path.join(data_dir, "wheel-listing-cache.json")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            cached = {item["id"]: item for item in json.load(handle)}
-    except (OSError, ValueError):
-        cached = {}
-    for item in current:
-        cached.setdefault(item["id"], item)
-    try:
-        os.makedirs(data_dir, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(list(cached.values()), handle)
-    except OSError:
-        pass
-    return [cached[key] for key in sorted(cached)]
 
 
 def serve(config) -> int:

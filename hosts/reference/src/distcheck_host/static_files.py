@@ -14,7 +14,6 @@ import re
 from urllib.parse import unquote_to_bytes
 
 from .errors import HostError
-from .mutants import mutant_enabled
 
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
@@ -34,11 +33,6 @@ def clean_relative(raw: str, decoded: bool = False) -> list[str]:
             raise _unsafe(raw, "it does not decode to UTF-8") from None
         if _ESCAPE.search(text):
             raise _unsafe(raw, "it is percent-encoded twice")
-        if mutant_enabled("whl12-trust-encoded-dots"):
-            # Mutant whl12-trust-encoded-dots (WHL-12): judges the path before percent-decoding
-            # (so `%2e%2e` passes) and, in resolve_static, skips the real-path containment check.
-            clean_relative(raw, decoded=True)
-            return text.split("/")
     if not text:
         raise _unsafe(raw, "it is empty")
     if "\x00" in text:
@@ -80,7 +74,7 @@ def resolve_static(plugin, raw: str, decoded: bool = False) -> str:
         raise HostError("not_found", "this extension has no static/ directory in its package.")
     candidate = os.path.realpath(os.path.join(root, *segments))
     outside = os.path.commonpath([root, candidate]) != root or candidate == root
-    if outside and not mutant_enabled("whl12-trust-encoded-dots"):
+    if outside:
         raise HostError(
             "path_outside_static",
             f"static path {raw!r} resolves outside the extension's static/ directory; refused.",

@@ -26,7 +26,6 @@ from .errors import HostError
 from .events import EventLog
 from .extension_config import initial_config
 from .fsutil import integrity_hash, write_atomic
-from .mutants import mutant_enabled
 
 log = logging.getLogger("distcheck_host.supervisor")
 
@@ -70,8 +69,6 @@ def minimal_env(version_dir: str, manifest: dict[str, Any], host_env: dict[str, 
         ENV_CONFIG_PATH: os.path.join(version_dir, "config.json"),
         ENV_DATA_DIR: os.path.join(version_dir, "data"),
     }
-    if mutant_enabled("arc13-leak-host-env"):
-        env = {**host_env, **env}  # the host's whole environment reaches the extension
     env.update(manifest.get("env") or {})
     return env
 
@@ -83,7 +80,7 @@ def exit_info(returncode: int) -> dict[str, int]:
 def ensure_config(version_dir: str, manifest: dict[str, Any]) -> str:
     """Write config.json from the schema defaults unless a saved configuration exists (ARC-14)."""
     path = os.path.join(version_dir, "config.json")
-    if not os.path.exists(path) or mutant_enabled("arc14-config-reset-on-start"):
+    if not os.path.exists(path):
         config = initial_config(os.path.join(version_dir, "code"), manifest)
         write_atomic(path, json.dumps(config, indent=2).encode() + b"\n")
     return path
@@ -162,8 +159,7 @@ class Supervisor:
         code_dir = os.path.join(version_dir, "code")
         recorded = read_integrity(version_dir)
         actual = integrity_hash(code_dir)
-        # Mutant arc08-integrity-unchecked (ARC-08): modified code starts anyway.
-        if recorded != actual and not mutant_enabled("arc08-integrity-unchecked"):
+        if recorded != actual:
             raise HostError(
                 "integrity_mismatch",
                 f"code of {run.ext_id} {run.version} in {code_dir} hashes to {actual}, but {recorded or 'nothing'} "
@@ -238,14 +234,14 @@ class Supervisor:
             if run.exited.is_set():
                 return run
             run.stop_requested = True
-            poll = 0.2 if mutant_enabled("arc15-poll-every-200ms") else self.config.poll_interval
+            poll = self.config.poll_interval
             confirm = self.config.kill_confirm
             self.events.emit("stop_requested", id=ext_id, version=run.version, pid=run.pid, reason=reason,
                              grace_seconds=run.grace_seconds)
             t0 = time.monotonic()
             _kill_group(run.pid, signal.SIGTERM)
             self.events.emit("sigterm", id=ext_id, pid=run.pid)
-            deadline = t0 + (run.grace_seconds / 2 if mutant_enabled("arc15-sigkill-at-half-grace") else run.grace_seconds)
+            deadline = t0 + run.grace_seconds
             polls = 0
             while not run.exited.is_set():
                 remaining = deadline - time.monotonic()
@@ -265,8 +261,6 @@ class Supervisor:
                              elapsed_ms=round((time.monotonic() - t0) * 1000, 1))
             run.state = "stopped"
             run.exit = None
-            if mutant_enabled("arc15-exit-info-on-user-stop") and run.popen.returncode is not None:
-                run.exit = exit_info(run.popen.returncode)
         return run
 
     def stop_all(self, reason: str) -> None:

@@ -25,7 +25,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .mutants import mutant_enabled
 from .registry import Registry, Staged
 
 log = logging.getLogger("distcheck_host.wheels")
@@ -74,17 +73,6 @@ class Diagnostic:
 class LoadResult:
     loaded: list[Candidate]
     diagnostics: list[Diagnostic]
-
-
-def _install_time(candidate: "Candidate") -> int:
-    import os
-
-    dist = getattr(getattr(candidate, "_ep", None), "dist", None)
-    where = getattr(dist, "_path", None)
-    try:
-        return os.stat(str(where)).st_mtime_ns if where is not None else 0
-    except OSError:
-        return 0
 
 
 def _normalise_dist(name: str) -> str:
@@ -148,19 +136,12 @@ class WheelLoader:
         for candidate in candidates:
             if self._instantiate(candidate) and self._read_manifest(candidate):
                 ready.append(candidate)
-            elif mutant_enabled("whl03-load-failure-aborts-discovery") and self.diagnostics[-1].code == "entry_point_load_failed":
-                # Mutant whl03-load-failure-aborts-discovery (WHL-03): an import failure ends discovery,
-                # so the entry points after it are never loaded.
-                break
         winners = self._dedupe(ready)
         enabled = []
         for candidate in winners:
             if candidate.ext_id in self.disabled:
                 self._diag("extension_disabled", f"{candidate.ext_id} is in the host's disabled list; it was not set up.",
                            candidate)
-                if mutant_enabled("whl07-disabled-still-set-up"):
-                    # Mutant whl07-disabled-still-set-up (WHL-07): reported as disabled, then set up anyway.
-                    enabled.append(candidate)
             else:
                 enabled.append(candidate)
         compatible = self._fixed_point(enabled, {c.ext_id for c in winners})
@@ -184,9 +165,7 @@ class WheelLoader:
             else:
                 raise TypeError(f"{candidate.target} is a {type(target).__name__}, not a class or callable")
         except BaseException as exc:
-            # Mutant whl04-constructor-failure-as-import-failure (WHL-04): reported with the wrong code.
-            code = "entry_point_load_failed" if mutant_enabled("whl04-constructor-failure-as-import-failure") else "plugin_initialize_failed"
-            self._diag(code,
+            self._diag("plugin_initialize_failed",
                        f"creating the plugin from {candidate.target} raised {_describe(exc)}", candidate)
             return False
         candidate.plugin = plugin
@@ -199,10 +178,6 @@ class WheelLoader:
         from .versions import parse_extension_requirement
 
         method = getattr(candidate.plugin, "manifest", None)
-        if not callable(method) and mutant_enabled("whl05-manifest-optional"):
-            # Mutant whl05-manifest-optional (WHL-05): a plugin without manifest() is loaded under an id
-            # made from its entry point name, with no diagnostic.
-            method = lambda: {"id": f"local.{candidate.entry_point}", "name": candidate.entry_point, "version": "0.0.0"}  # noqa: E731
         if not callable(method):
             self._diag("manifest_method_missing",
                        f"plugin {type(candidate.plugin).__name__} from {candidate.target} has no callable manifest(); "
@@ -252,13 +227,9 @@ class WheelLoader:
                     raise InvalidSpecifier(repr(spec))
                 SpecifierSet(spec)
             except InvalidSpecifier:
-                if mutant_enabled("whl10-invalid-specifier-ignored"):
-                    # Mutant whl10-invalid-specifier-ignored (WHL-10): an unparsable range means "no range".
-                    manifest.pop("requires_core_version", None)
-                else:
-                    self._diag("invalid_specifier", f"extension.json of {ext_id}: requires_core_version {spec!r} is not "
-                               "a PEP 440 specifier (e.g. >=0.7,<0.9)", candidate)
-                    return False
+                self._diag("invalid_specifier", f"extension.json of {ext_id}: requires_core_version {spec!r} is not "
+                           "a PEP 440 specifier (e.g. >=0.7,<0.9)", candidate)
+                return False
         requires = manifest.get("requires_extensions", [])
         if not isinstance(requires, list):
             self._diag("manifest_invalid", f"extension.json of {ext_id}: requires_extensions must be a list, got "
@@ -281,10 +252,6 @@ class WheelLoader:
     def _dedupe(self, candidates: list[Candidate]) -> list[Candidate]:
         winners: dict[str, Candidate] = {}
         order = sorted(candidates, key=lambda c: c.sort_key)
-        if mutant_enabled("whl06-latest-install-wins"):
-            # Mutant whl06-latest-install-wins (WHL-06): the most recently installed distribution wins,
-            # so the winner depends on install order, not on anything stable.
-            order = sorted(candidates, key=_install_time, reverse=True)
         for candidate in order:
             first = winners.get(candidate.ext_id)
             if first is None:
@@ -303,11 +270,6 @@ class WheelLoader:
         for candidate in candidates:
             spec = candidate.manifest.get("requires_core_version")
             compatible = not spec or pep440_contains(spec, self.core_version)
-            if spec and mutant_enabled("whl08-prereleases-excluded"):
-                # Mutant whl08-prereleases-excluded (WHL-08): pre-releases of the core never match.
-                from packaging.specifiers import SpecifierSet
-
-                compatible = SpecifierSet(spec).contains(self.core_version, prereleases=False)
             if not compatible:
                 self._diag("incompatible_extension",
                            f"{candidate.ext_id} {candidate.manifest['version']} requires core version {spec!r}, but this "
@@ -315,18 +277,6 @@ class WheelLoader:
             else:
                 remaining.append(candidate)
         skipped_reason: dict[str, str] = {}
-        if mutant_enabled("whl09-no-transitive-skip"):
-            # Mutant whl09-no-transitive-skip (WHL-09): one pass against the extensions present before it,
-            # so the dependants of a skipped extension are not skipped.
-            present = {c.ext_id: c for c in remaining}
-            kept = []
-            for candidate in remaining:
-                problem = self._dependency_problem(candidate, present, known_ids)
-                if problem is not None:
-                    self._diag(problem[0], problem[1], candidate)
-                else:
-                    kept.append(candidate)
-            return kept
         changed = True
         while changed:
             changed = False
@@ -388,8 +338,6 @@ class WheelLoader:
         ok: set[str] = set()
         for candidate in order:
             failed_deps = [dep_id for dep_id, _ in candidate.requires if dep_id not in ok]
-            if mutant_enabled("whl09-no-transitive-skip"):
-                failed_deps = [dep_id for dep_id in failed_deps if dep_id in by_id]
             if failed_deps:
                 self._diag("dependency_skipped",
                            f"{candidate.ext_id} requires {', '.join(failed_deps)}, whose setup() did not complete; "
@@ -402,10 +350,8 @@ class WheelLoader:
                 if callable(setup):
                     run_maybe_async(setup(host))
             except BaseException as exc:
-                if not mutant_enabled("whl11-setup-failure-unreported"):
-                    # Mutant whl11-setup-failure-unreported (WHL-11): a setup() that raises goes unreported.
-                    self._diag("setup_failed", f"setup() of {candidate.ext_id} raised {_describe(exc)}; nothing it "
-                               "registered was kept.", candidate)
+                self._diag("setup_failed", f"setup() of {candidate.ext_id} raised {_describe(exc)}; nothing it "
+                           "registered was kept.", candidate)
                 continue
             self.registry.commit(staged)
             ok.add(candidate.ext_id)
@@ -420,10 +366,6 @@ class WheelLoader:
         if not isinstance(frontend, dict) or not frontend.get("remote_entry"):
             return
         remote_entry = frontend["remote_entry"]
-        if mutant_enabled("whl13-remote-entry-unchecked"):
-            # Mutant whl13-remote-entry-unchecked (WHL-13): published whether or not the file exists.
-            candidate.remote_entry_url = f"/extensions/{candidate.ext_id}/{remote_entry}"
-            return
         try:
             resolve_static(candidate.plugin, remote_entry, decoded=True)
         except Exception as exc:
@@ -439,8 +381,7 @@ class WheelLoader:
         for candidate in loaded:
             item = {
                 "id": candidate.ext_id,
-                # Mutant whl02-name-from-distribution (WHL-02): the listing's name is the distribution's.
-                "name": candidate.distribution if mutant_enabled("whl02-name-from-distribution") else candidate.manifest["name"],
+                "name": candidate.manifest["name"],
                 "version": candidate.manifest["version"],
                 "description": candidate.manifest.get("description"),
                 "distribution": candidate.distribution,

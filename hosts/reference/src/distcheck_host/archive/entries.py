@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from ..errors import HostError
-from ..mutants import mutant_enabled
 
 MAX_NAME_BYTES = 4096
 MAX_SEGMENT_BYTES = 255
@@ -45,8 +44,7 @@ def check_entry_name(raw: str) -> str:
     for segment in segments:
         if not segment:
             raise EntryProblem(raw, "empty_segment", "the path has an empty segment ('//')")
-        # Mutant arc04-hidden-accepted (ARC-04): hidden segments are accepted.
-        if segment.startswith(".") and not mutant_enabled("arc04-hidden-accepted"):
+        if segment.startswith("."):
             raise EntryProblem(raw, "hidden", f"segment {segment!r} is hidden (starts with '.')")
         size = len(segment.encode("utf-8", "surrogateescape"))
         if size > MAX_SEGMENT_BYTES:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator
 
 from ..errors import HostError
-from ..mutants import mutant_enabled
 from .entries import EntryProblem, EntrySet, check_entry_name
 
 MANIFEST = "extension.toml"
@@ -83,20 +82,17 @@ class _Counter:
         self.members += 1
         if not member.is_dir:
             self.files += 1
-            # Mutant arc05-no-file-count-limit (ARC-05): max_files is never enforced.
-            if self.files > self.limits.max_files and not mutant_enabled("arc05-no-file-count-limit"):
+            if self.files > self.limits.max_files:
                 raise _too_many(self.display, self.files, self.limits.max_files)
             self.declared += member.declared_size
-            # Mutant arc05-check-after-write (ARC-05): trusts nothing up front and writes everything.
-            if self.declared > self.limits.max_bytes and not mutant_enabled("arc05-check-after-write"):
+            if self.declared > self.limits.max_bytes:
                 raise _too_large(self.display, self.declared, self.limits.max_bytes, declared=True)
         elif self.members > 2 * self.limits.max_files + 100:
             raise _too_many(self.display, self.members, self.limits.max_files)
 
 
 def _check_root(display: str, files: set[str]) -> None:
-    # Mutant arc06-no-root-check (ARC-06): where extension.toml sits is not checked before extracting.
-    if MANIFEST in files or mutant_enabled("arc06-no-root-check"):
+    if MANIFEST in files:
         return
     nested = sorted(name for name in files if name.endswith("/" + MANIFEST))
     if nested:
@@ -232,7 +228,7 @@ def extract_archive(path: str, kind: str, dest: str, limits: Limits, display: st
             os.makedirs(target, mode=0o755, exist_ok=True)
             continue
         result.files += 1
-        if result.files > limits.max_files and not mutant_enabled("arc05-no-file-count-limit"):
+        if result.files > limits.max_files:
             raise _too_many(display, result.files, limits.max_files)
         os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
         try:
@@ -251,12 +247,9 @@ def extract_archive(path: str, kind: str, dest: str, limits: Limits, display: st
                         raise _corrupt(display, exc) from None
                     if not chunk:
                         break
-                    if result.bytes + len(chunk) > limits.max_bytes and not mutant_enabled("arc05-check-after-write"):
+                    if result.bytes + len(chunk) > limits.max_bytes:
                         raise _too_large(display, result.bytes, limits.max_bytes, declared=False)
                     out.write(chunk)
                     result.bytes += len(chunk)
         result.names.append(member.name)
-    if mutant_enabled("arc05-check-after-write") and result.bytes > limits.max_bytes:
-        # The limit is noticed only after every byte was written (ARC-05 broken: "stops writing").
-        raise _too_large(display, result.bytes, limits.max_bytes, declared=False)
     return result

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from ..errors import HostError
-from ..mutants import mutant_enabled
 
 CHUNK = 1 << 16
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -161,9 +160,7 @@ def _fetch_http(url: str, dest: str, max_bytes: int, timeout: float) -> tuple[in
 
     watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _expire)
     watchdog.daemon = True
-    # Mutant arc03-per-read-timeout-only (ARC-03): only the socket timeout per read bounds a download.
-    if not mutant_enabled("arc03-per-read-timeout-only"):
-        watchdog.start()
+    watchdog.start()
     try:
         with response:
             length_header = response.headers.get("Content-Length")
