@@ -11,8 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-RESERVED_PREFIXES = ("/api/agent/", "/api/extensions", "/api/diagnostics", "/api/registry", "/api/config",
-                     "/api/version", "/api/events", "/extensions/", "/healthz", "/readyz")
+from .routes import RESERVED_PREFIXES
 
 
 @dataclass

@@ -16,12 +16,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import HostError
 from .events import EventLog
+from .routes import match_host_route
 
 log = logging.getLogger("distcheck_host.server")
 
 MAX_BODY = 1 << 20
-_AGENT_EXT = re.compile(r"^/api/agent/extensions/([^/]+)(?:/(start|stop|config))?$")
-_STATIC = re.compile(r"^/extensions/([^/]+)/(.+)$")
 
 
 class HostApp:
@@ -191,66 +190,73 @@ class Handler(BaseHTTPRequestHandler):
                 (time.monotonic() - started) * 1000)
 
     def _route(self, method: str) -> int:
-        app = self.app
         parts = urlsplit(self.path)
         raw_path = parts.path
         path = unquote(raw_path)
-
-        if method == "GET":
-            if path == "/healthz":
-                return self._ok({"status": "ok"})
-            if path == "/readyz":
-                if app.ready and not app.shutting_down:
-                    return self._ok({"ready": True, "ready_ms": app.ready_ms})
-                self._json(503, {"ready": False, "shutting_down": app.shutting_down})
-                return 503
-            if path == "/api/version":
-                return self._ok({"core_version": app.config.core_version, "agent_version": app.config.agent_version,
-                                 "mutant": app.config.mutant})
-            if path == "/api/config":
-                return self._ok(app.config.as_json())
-            if path == "/api/extensions":
-                return self._ok(app.extensions)
-            if path == "/api/diagnostics":
-                return self._ok(app.diagnostics)
-            if path == "/api/registry":
-                return self._ok(app.registry.as_json())
-            if path == "/api/events":
-                query = dict(parse_qsl(parts.query))
-                since = float(query["since"]) if query.get("since") else None
-                return self._ok(app.events.snapshot(since))
-            if path == "/api/agent/extensions":
-                return self._ok(app.agent.list_status())
-            static = _STATIC.match(raw_path)
-            if static:
-                return self._static(unquote(static.group(1)), static.group(2))
-
-        if path == "/api/agent/install":
-            if method != "POST":
-                return self._not_allowed(method, path)
-            result = app.agent.install(self._json_body())
-            self._json(201, result)
-            return 201
-
-        agent_ext = _AGENT_EXT.match(raw_path)
-        if agent_ext:
-            ext_id, action = unquote(agent_ext.group(1)), agent_ext.group(2)
-            if action is None and method == "GET":
-                return self._ok(app.agent.status(ext_id))
-            if action in ("start", "stop") and method == "POST":
-                return self._ok(app.agent.start(ext_id) if action == "start" else app.agent.stop(ext_id))
-            if action == "config" and method == "GET":
-                return self._ok(app.agent.read_config(ext_id))
-            if action == "config" and method == "PUT":
-                return self._ok(app.agent.save_config(ext_id, self._json_body()))
-            return self._not_allowed(method, path)
-
-        route = app.registry.find_route(method, path)
+        self._query = parts.query
+        host_route = match_host_route(method, path, raw_path)
+        if host_route is not None:
+            route, groups = host_route
+            return getattr(self, route.handler)(method, path, *groups)
+        route = self.app.registry.find_route(method, path)
         if route is not None:
             return self._extension_route(route, method, path, parts.query)
-        if app.registry.has_path(path):
+        if self.app.registry.has_path(path):
             return self._not_allowed(method, path)
         raise HostError("not_found", f"no route for {method} {path}; see INTERFACE.md for the host's routes.")
+
+    # --- the host's own routes (routes.HOST_ROUTES) --------------------------------------------------
+
+    def _healthz(self, _method: str, _path: str) -> int:
+        return self._ok({"status": "ok"})
+
+    def _readyz(self, _method: str, _path: str) -> int:
+        app = self.app
+        if app.ready and not app.shutting_down:
+            return self._ok({"ready": True, "ready_ms": app.ready_ms})
+        self._json(503, {"ready": False, "shutting_down": app.shutting_down})
+        return 503
+
+    def _version(self, _method: str, _path: str) -> int:
+        config = self.app.config
+        return self._ok({"core_version": config.core_version, "agent_version": config.agent_version, "mutant": config.mutant})
+
+    def _config(self, _method: str, _path: str) -> int:
+        return self._ok(self.app.config.as_json())
+
+    def _extensions(self, _method: str, _path: str) -> int:
+        return self._ok(self.app.extensions)
+
+    def _diagnostics(self, _method: str, _path: str) -> int:
+        return self._ok(self.app.diagnostics)
+
+    def _registry(self, _method: str, _path: str) -> int:
+        return self._ok(self.app.registry.as_json())
+
+    def _events(self, _method: str, _path: str) -> int:
+        query = dict(parse_qsl(self._query))
+        since = float(query["since"]) if query.get("since") else None
+        return self._ok(self.app.events.snapshot(since))
+
+    def _agent_list(self, _method: str, _path: str) -> int:
+        return self._ok(self.app.agent.list_status())
+
+    def _agent_install(self, _method: str, _path: str) -> int:
+        result = self.app.agent.install(self._json_body())
+        self._json(201, result)
+        return 201
+
+    def _agent_extension(self, method: str, path: str, raw_id: str, action: str | None) -> int:
+        agent, ext_id = self.app.agent, unquote(raw_id)
+        if action is None and method == "GET":
+            return self._ok(agent.status(ext_id))
+        if action in ("start", "stop") and method == "POST":
+            return self._ok(agent.start(ext_id) if action == "start" else agent.stop(ext_id))
+        if action == "config" and method == "GET":
+            return self._ok(agent.read_config(ext_id))
+        if action == "config" and method == "PUT":
+            return self._ok(agent.save_config(ext_id, self._json_body()))
+        return self._not_allowed(method, path)
 
     def _ok(self, value: Any) -> int:
         self._json(200, value)
@@ -259,10 +265,10 @@ class Handler(BaseHTTPRequestHandler):
     def _not_allowed(self, method: str, path: str) -> int:
         raise HostError("method_not_allowed", f"{method} is not allowed on {path}.")
 
-    def _static(self, ext_id: str, raw_rest: str) -> int:
+    def _static(self, _method: str, _path: str, raw_id: str, raw_rest: str) -> int:
         from .static_files import content_type, resolve_static
 
-        plugin = self.app.plugin(ext_id)
+        plugin = self.app.plugin(unquote(raw_id))
         path = resolve_static(plugin, raw_rest)
         with open(path, "rb") as handle:
             data = handle.read()
