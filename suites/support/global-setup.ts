@@ -108,12 +108,37 @@ export default async function globalSetup(project: TestProject): Promise<() => P
     if (run.ownerPid === process.pid) removeScratchDir();
   };
   const parent = protocol.parentPid;
+  // A parent that captures this process's output (the mutation runner) closes the pipes when it dies:
+  // the next write would end this process with EPIPE before the watcher below removes the run's
+  // containers. Writes to a closed pipe are dropped instead.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
   const watcher = setInterval(() => {
     if (parent !== undefined && !processAlive(parent)) {
       process.stderr.write(`distcheck: the run's parent process ${parent} is gone; removing this run's containers and exiting\n`);
-      void teardown().finally(() => process.exit(130));
+      void orphanedTeardown().finally(() => process.exit(130));
     }
   }, 1000);
+  /**
+   * The run was killed under its suites: they may still be starting containers (a create already sent
+   * completes in the engine), so one sweep can miss some. Sweep until two sweeps a second apart find
+   * nothing, at most ten times.
+   */
+  const orphanedTeardown = async (): Promise<void> => {
+    clearInterval(watcher);
+    let quiet = 0;
+    for (let round = 0; round < 10 && quiet < 2; round++) {
+      let removed = 0;
+      for (const engine of engines.values()) {
+        const r = await sweep(engine, run).catch(() => ({ containers: [], networks: [] }));
+        removed += r.containers.length + r.networks.length;
+      }
+      quiet = removed === 0 ? quiet + 1 : 0;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await teardown();
+  };
   watcher.unref();
   return teardown;
 }
