@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { stringify as stringifyToml } from "smol-toml";
 import { renderArchiveExtension } from "../fixtures/archives/archive-extension-renderer.ts";
 import { benignTarEntries, benignZipEntries, packTarGz, packZip } from "../fixtures/archives/archive-packer.ts";
@@ -6,24 +6,11 @@ import { gzip } from "../fixtures/encoding/gzip-writer.ts";
 import { BufferSink, TarWriter } from "../fixtures/encoding/tar-writer.ts";
 import { ARCHIVE_CHECKS } from "./archive-static-checks.ts";
 import type { Finding } from "./certification-document.ts";
-import { certifyStatic } from "./static-certifier.ts";
-import { archiveDeclaration, HOST, sampleTarGz, sampleZip, scratch } from "./test-artifact-builder.ts";
+import { archiveDeclaration, sampleTarGz, sampleZip, failedChecks, staticCertification } from "./test-artifact-builder.ts";
 
 /** Archives rendered and packed by the project's own fixture code, read back by the static checks. */
 
-const TOOL = { name: "distcheck", version: "0.0.0-test", commit: "test" };
-let dir: Awaited<ReturnType<typeof scratch>>;
-beforeAll(async () => {
-  dir = await scratch();
-});
-afterAll(async () => {
-  await dir.dispose();
-});
-
-async function certify(fileName: string, bytes: Buffer): Promise<{ verdict: string; findings: Finding[] }> {
-  return certifyStatic([await dir.file(fileName, bytes)], { host: HOST, tool: TOOL });
-}
-const failed = (findings: Finding[]): string[] => findings.filter((f) => f.status === "fail").map((f) => f.checkId).sort();
+const certify = staticCertification();
 const finding = (findings: Finding[], checkId: string): Finding => findings.find((f) => f.checkId === checkId)!;
 
 describe("static checks of an archive", () => {
@@ -31,7 +18,7 @@ describe("static checks of an archive", () => {
     const d = await archiveDeclaration("arc-basic");
     for (const [name, bytes] of [["arc-basic-1.0.0.tar.gz", sampleTarGz(d)], ["arc-basic-1.0.0.tgz", sampleTarGz(d)], ["arc-basic-1.0.0.zip", sampleZip(d)]] as const) {
       const doc = await certify(name, bytes);
-      expect(failed(doc.findings), name).toEqual([]);
+      expect(failedChecks(doc.findings), name).toEqual([]);
       expect(doc.verdict).toBe("CERTIFIED");
       const ids = new Set(doc.findings.map((f) => f.checkId));
       for (const spec of Object.values(ARCHIVE_CHECKS)) expect(ids, spec.checkId).toContain(spec.checkId);
@@ -52,7 +39,7 @@ describe("static checks of an archive", () => {
   it("fail archive.entry.unsafe-type for a symbolic link, naming the ARC-04 reason", async () => {
     const bytes = sampleTarGz(await archiveDeclaration("arc-basic"), { extra: [{ name: "passwd-link", type: "symlink", linkName: "/etc/passwd" }] });
     const doc = await certify("hostile-1.0.0.tar.gz", bytes);
-    expect(failed(doc.findings)).toEqual(["archive.entry.unsafe-type"]);
+    expect(failedChecks(doc.findings)).toEqual(["archive.entry.unsafe-type"]);
     expect(finding(doc.findings, "archive.entry.unsafe-type").evidence.entries).toEqual([{ entry: "passwd-link", reason: "symlink", detail: 'it is a symbolic link to "/etc/passwd"' }]);
     expect(doc.verdict).toBe("NOT_CERTIFIED");
   });
@@ -60,13 +47,13 @@ describe("static checks of an archive", () => {
   it("fail archive.entry.unsafe-name for '..', absolute, hidden and backslash names", async () => {
     const extra = ["data/../../escape.txt", "/tmp/absolute.txt", ".env", "data\\evil.txt"].map((name) => ({ name, type: "file" as const, content: Buffer.from("x") }));
     const doc = await certify("hostile-1.0.0.tar.gz", sampleTarGz(await archiveDeclaration("arc-basic"), { extra }));
-    expect(failed(doc.findings)).toEqual(["archive.entry.unsafe-name"]);
+    expect(failedChecks(doc.findings)).toEqual(["archive.entry.unsafe-name"]);
     expect((finding(doc.findings, "archive.entry.unsafe-name").evidence.entries as Array<{ reason: string }>).map((e) => e.reason)).toEqual(["parent_segment", "absolute", "hidden", "backslash"]);
   });
 
   it("fail archive.manifest.not-at-root for an archive wrapped in a folder, naming the folder", async () => {
     const doc = await certify("wrapped-1.0.0.tar.gz", sampleTarGz(await archiveDeclaration("arc-basic"), { prefix: "arc-basic/" }));
-    expect(failed(doc.findings)).toEqual(["archive.manifest.not-at-root"]);
+    expect(failedChecks(doc.findings)).toEqual(["archive.manifest.not-at-root"]);
     expect(finding(doc.findings, "archive.manifest.not-at-root").detail).toContain("wrapped in the folder arc-basic/");
     expect(finding(doc.findings, "archive.manifest.version-invalid").status).toBe("not-applicable");
   });
@@ -82,7 +69,7 @@ describe("static checks of an archive", () => {
     ];
     for (const [name, checkId] of cases) {
       const doc = await certify(`${name}.tar.gz`, sampleTarGz(await archiveDeclaration(name)));
-      expect(failed(doc.findings), name).toEqual([checkId]);
+      expect(failedChecks(doc.findings), name).toEqual([checkId]);
     }
   });
 
@@ -93,17 +80,17 @@ describe("static checks of an archive", () => {
       return packTarGz(benignTarEntries(files));
     };
     const ok = await certify("zelos-ok.tar.gz", pack(">=25.0.22-0"));
-    expect(failed(ok.findings)).toEqual([]);
+    expect(failedChecks(ok.findings)).toEqual([]);
     expect(finding(ok.findings, "archive.default.host-range").status).toBe("not-applicable");
     const bad = await certify("zelos-bad.tar.gz", pack("not a range"));
-    expect(failed(bad.findings)).toEqual(["archive.manifest.host-range-invalid"]);
+    expect(failedChecks(bad.findings)).toEqual(["archive.manifest.host-range-invalid"]);
   });
 
   it("fail archive.limits.too-many-files above 10,000 files, from the zip directory alone", async () => {
     const files = renderArchiveExtension(await archiveDeclaration("arc-basic"), "");
     const filler = Array.from({ length: 10_001 - files.length }, (_, i) => ({ path: `data/f${i}.txt`, content: Buffer.alloc(0) }));
     const doc = await certify("many-1.0.0.zip", packZip(benignZipEntries([...files, ...filler])));
-    expect(failed(doc.findings)).toEqual(["archive.limits.too-many-files"]);
+    expect(failedChecks(doc.findings)).toEqual(["archive.limits.too-many-files"]);
     expect(finding(doc.findings, "archive.limits.too-many-files").evidence).toMatchObject({ files: 10_001, limit: 10_000 });
   });
 
@@ -121,7 +108,7 @@ describe("static checks of an archive", () => {
     const sum = header.reduce((a, b) => a + b, 0);
     header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
     const doc = await certify("bomb-1.0.0.tar.gz", gzip(bytes));
-    expect(failed(doc.findings)).toEqual(["archive.limits.too-large"]);
+    expect(failedChecks(doc.findings)).toEqual(["archive.limits.too-large"]);
     const evidence = finding(doc.findings, "archive.limits.too-large").evidence;
     expect(evidence).toMatchObject({ limit: 2 * 2 ** 30, stopped: true });
     expect(evidence.bytes).toBeGreaterThan(3 * 2 ** 30);
@@ -130,11 +117,11 @@ describe("static checks of an archive", () => {
   it("make an archive whose headers cannot be read an INVALID_ARTIFACT", async () => {
     const bytes = sampleTarGz(await archiveDeclaration("arc-basic"));
     const doc = await certify("truncated.tar.gz", bytes.subarray(0, Math.floor(bytes.length / 2)));
-    expect(failed(doc.findings)).toEqual(["archive.unreadable"]);
+    expect(failedChecks(doc.findings)).toEqual(["archive.unreadable"]);
     expect(doc.verdict).toBe("INVALID_ARTIFACT");
     // A valid gzip stream of something that is not a tar: its "headers" fail their checksums.
     const notTar = await certify("text.tar.gz", gzip(Buffer.from("hello world ".repeat(500))));
-    expect(failed(notTar.findings)).toEqual(["archive.unreadable"]);
+    expect(failedChecks(notTar.findings)).toEqual(["archive.unreadable"]);
     expect(notTar.verdict).toBe("INVALID_ARTIFACT");
   });
 });

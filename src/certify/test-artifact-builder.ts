@@ -10,6 +10,9 @@ import type { TarEntry } from "../fixtures/encoding/tar-writer.ts";
 import { writeZip } from "../fixtures/encoding/zip-writer.ts";
 import { ReferenceHostTemplate } from "../fixtures/templates/reference-host-template.ts";
 import { buildWheel } from "../fixtures/wheels/wheel-builder.ts";
+import { afterAll, beforeAll } from "vitest";
+import type { CertificationDocument, Finding } from "./certification-document.ts";
+import { certifyStatic } from "./static-certifier.ts";
 import { ZipMemberReader } from "./zip-member-reader.ts";
 
 /**
@@ -51,6 +54,27 @@ export async function scratch(): Promise<{ dir: string; file: (name: string, byt
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
 }
+
+/** The tool a test's certification documents name. */
+export const TEST_TOOL = { name: "distcheck", version: "0.0.0-test", commit: "test" };
+
+/**
+ * Static certification of files written to a scratch folder the suite creates and removes (call at
+ * the top of a test file; it registers the beforeAll/afterAll).
+ */
+export function staticCertification(): (fileName: string, bytes: Buffer) => Promise<CertificationDocument> {
+  let dir: Awaited<ReturnType<typeof scratch>>;
+  beforeAll(async () => {
+    dir = await scratch();
+  });
+  afterAll(async () => {
+    await dir.dispose();
+  });
+  return async (fileName, bytes) => certifyStatic([await dir.file(fileName, bytes)], { host: HOST, tool: TEST_TOOL });
+}
+
+/** The check ids of the findings that failed, sorted. */
+export const failedChecks = (findings: Finding[]): string[] => findings.filter((f) => f.status === "fail").map((f) => f.checkId).sort();
 
 /** A sample wheel for the reference host, as `buildWheel` writes it (optionally for another entry point group). */
 export function sampleWheel(d: WheelDeclaration, entryPointGroup?: string): { fileName: string; bytes: Buffer } {
