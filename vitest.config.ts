@@ -45,6 +45,7 @@ export default defineConfig({
         test: {
           name: "conformance",
           include: ["suites/**/*.test.ts"],
+          exclude: ["suites/certify/**", "**/node_modules/**"],
           environment: "node",
           // Container tests set their own, longer timeouts per hook and test.
           testTimeout: 120_000,
@@ -52,6 +53,19 @@ export default defineConfig({
           globalSetup: ["suites/support/global-setup.ts"],
           setupFiles: ["suites/support/worker-setup.ts"],
           // Cells run in parallel inside a file (describe.concurrent); files share the engine.
+          fileParallelism: false,
+        },
+      },
+      {
+        // `distcheck certify`: an artifact's dynamic checks on every cell (DISTCHECK_CERTIFY_PLAN).
+        test: {
+          name: "certify",
+          include: ["suites/certify/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          globalSetup: ["suites/support/global-setup.ts"],
+          setupFiles: ["suites/support/worker-setup.ts"],
           fileParallelism: false,
         },
       },

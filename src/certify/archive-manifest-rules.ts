@@ -74,6 +74,8 @@ export function listProblem(manifest: Table, key: "keywords" | "categories"): st
 /** The host range (`[core]` or `[zelos]` version, else the default) must be an npm range, with the Zelos comma as AND. */
 export function hostRangeProblem(manifest: Table): { range: string; defaulted: boolean; problem?: string } {
   const { range, defaulted } = requiredHostRange(manifest);
+  const named = (["core", "zelos"] as const).flatMap((t) => (isTable(manifest[t]) && (manifest[t] as Table).version !== undefined ? [JSON.stringify((manifest[t] as Table).version)] : []));
+  if (new Set(named).size > 1) return { range, defaulted, problem: `[core] version ${named[0]} and [zelos] version ${named[1]} differ; name the host range once` };
   try {
     // Any valid version: only the range's syntax is in question here.
     npmRangeSatisfies("0.0.0", range);

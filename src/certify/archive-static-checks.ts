@@ -55,6 +55,10 @@ export interface ArchiveStaticResult {
   version: string | null;
   /** ARC-12: the platform the file name declares (`universal` when none). */
   platform: string;
+  /** The parsed `extension.toml`, when it parses (the dynamic checks' expectations start from it). */
+  manifest?: Record<string, unknown>;
+  /** The manifest's config schema (ARC-10 default `config.schema.json`) as JSON, when the archive has it and it parses. */
+  configSchema?: unknown;
 }
 
 function describeProblems(problems: readonly EntryProblem[]): string[] {
@@ -198,5 +202,23 @@ export async function checkArchive(path: string, fileName: string, reproduce: st
   check(C.grace, graceProblem(manifest), "stop.grace_seconds within 1-300 or not set");
   if (typeof manifest.name === "string") result.name = manifest.name;
   if (typeof manifest.version === "string") result.version = manifest.version;
+  result.manifest = manifest;
+  const schemaName = configSchemaName(manifest);
+  if (schemaName !== null && files.some((r) => r.name === schemaName)) {
+    try {
+      const raw = format === "zip" ? new ZipMemberReader(scan.zip!).read(schemaName, MAX_MANIFEST_BYTES) : (await readTarGzMember(path, (h) => h.name.toString("utf8") === schemaName, MAX_MANIFEST_BYTES))?.content;
+      if (raw !== undefined) result.configSchema = JSON.parse(raw.toString("utf8")) as unknown;
+    } catch {
+      // An unreadable schema leaves the expectation open; the host's answer is then reported as seen.
+    }
+  }
   return finish(manifest);
+}
+
+/** The config schema file a manifest names (`[config] schema`, ARC-10 default `config.schema.json`), null when it has no `[config]`. */
+function configSchemaName(manifest: Record<string, unknown>): string | null {
+  const config = manifest.config;
+  if (config === undefined || config === null || typeof config !== "object") return null;
+  const schema = (config as Record<string, unknown>).schema;
+  return typeof schema === "string" ? schema.replace(/^\.\//, "") : "config.schema.json";
 }

@@ -38,8 +38,26 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** What the static checks read from an artifact that the dynamic checks' expectations start from. */
+export interface ArtifactFacts {
+  /** `extension.json` (wheel) or `extension.toml` (archive), when valid enough to read. */
+  manifest?: Record<string, unknown>;
+  /** An archive's config schema, when it has one that parses. */
+  configSchema?: unknown;
+  /** An archive's platform from its file name (ARC-12), `universal` when none. */
+  platform?: string;
+}
+
+/** One artifact's static result: its subject, findings and the facts the dynamic checks need. */
+export interface StaticResult {
+  artifact: ArtifactKind;
+  subject: Subject;
+  findings: Finding[];
+  facts: ArtifactFacts;
+}
+
 /** Every static check of one artifact; a check that throws becomes a harness-error finding, never a crash. */
-async function checkOne(artifact: ArtifactKind, host: CertifyHost): Promise<{ subject: Subject; findings: Finding[] }> {
+export async function checkOne(artifact: ArtifactKind, host: CertifyHost): Promise<StaticResult> {
   const reproduce = certifyCommand([artifact.fileName], host.id);
   let sha256: string;
   let bytes: Buffer | undefined;
@@ -51,8 +69,15 @@ async function checkOne(artifact: ArtifactKind, host: CertifyHost): Promise<{ su
   }
   const subject: Subject = { file: artifact.fileName, kind: artifact.kind, format: artifact.format, sha256, size: artifact.size, name: null, version: null };
   try {
-    const result = artifact.kind === "wheel" ? checkWheel(bytes!, artifact.fileName, host, reproduce) : await checkArchive(artifact.path, artifact.fileName, reproduce);
-    return { subject: { ...subject, name: result.name, version: result.version }, findings: result.findings };
+    if (artifact.kind === "wheel") {
+      const result = checkWheel(bytes!, artifact.fileName, host, reproduce);
+      return { artifact, subject: { ...subject, name: result.name, version: result.version }, findings: result.findings, facts: result.manifest ? { manifest: result.manifest } : {} };
+    }
+    const result = await checkArchive(artifact.path, artifact.fileName, reproduce);
+    const facts: ArtifactFacts = { platform: result.platform };
+    if (result.manifest) facts.manifest = result.manifest;
+    if (result.configSchema !== undefined) facts.configSchema = result.configSchema;
+    return { artifact, subject: { ...subject, name: result.name, version: result.version }, findings: result.findings, facts };
   } catch (error) {
     const finding: Finding = {
       checkId: "static.harness-error",
@@ -66,7 +91,7 @@ async function checkOne(artifact: ArtifactKind, host: CertifyHost): Promise<{ su
       evidence: { stack: (error as Error).stack ?? String(error) },
       reproduce,
     };
-    return { subject, findings: [finding] };
+    return { artifact, subject, findings: [finding], facts: {} };
   }
 }
 

@@ -53,6 +53,8 @@ export interface WheelStaticResult {
   /** METADATA `Name` and `Version`, when readable. */
   name: string | null;
   version: string | null;
+  /** The first valid `extension.json` (id, name and version are non-empty strings), for the dynamic checks' expectations. */
+  manifest?: Record<string, unknown>;
 }
 
 /** Largest text member read for metadata, manifests and the remote entry. */
@@ -239,7 +241,8 @@ export function checkWheel(bytes: Buffer, fileName: string, host: WheelCheckHost
 
   // One manifest per top-level package, whichever entry points share it.
   for (const [top, { root, entryPoints }] of packages) {
-    checkManifest(out, text, `${root}${top}`, entryPoints, result.version);
+    const manifest = checkManifest(out, text, `${root}${top}`, entryPoints, result.version);
+    if (manifest !== undefined) result.manifest ??= manifest;
   }
   return finish();
 }
@@ -281,7 +284,7 @@ function checkRecord(out: StaticFindings, di: string, record: ReturnType<typeof 
 /** Reads a text member of the wheel; undefined when it is absent or unreadable. */
 type TextReader = (name: string) => string | undefined;
 
-function checkManifest(out: StaticFindings, read: TextReader, packageDir: string, entryPoints: string[], distVersion: string | null): void {
+function checkManifest(out: StaticFindings, read: TextReader, packageDir: string, entryPoints: string[], distVersion: string | null): Record<string, unknown> | undefined {
   const C = WHEEL_CHECKS;
   const path = `${packageDir}/extension.json`;
   const where = { package: packageDir, entryPoints, manifest: path };
@@ -353,7 +356,7 @@ function checkManifest(out: StaticFindings, read: TextReader, packageDir: string
     const same = isPep440Version(version) ? pep440Equal(version, distVersion) : version === distVersion;
     if (same) out.pass(C.versionDiffers, `manifest and distribution are both version ${distVersion}`, evidence);
     else out.fail(C.versionDiffers, `the manifest says version ${version}, the distribution (METADATA) ${distVersion}: the host lists ${version} for a wheel pip calls ${distVersion}`, { ...evidence, distributionVersion: distVersion });
-  }
+  }  return manifest;
 }
 
 function checkFrontend(out: StaticFindings, read: TextReader, packageDir: string, frontend: unknown, evidence: Record<string, unknown>): void {

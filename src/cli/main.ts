@@ -12,6 +12,7 @@ import { registerFixturesCommand } from "./commands/fixtures-command.ts";
 import { registerReportCommand } from "./commands/report-command.ts";
 import { registerMutantsCommand } from "./commands/mutants-command.ts";
 import { registerVerifyCommand } from "./commands/verify-command.ts";
+import { registerCertifyCommand } from "./commands/certify-command.ts";
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerFixturesCommand(program);
   registerReportCommand(program);
   registerMutantsCommand(program);
+  registerCertifyCommand(program);
   registerVerifyCommand(program);
   return program;
 }

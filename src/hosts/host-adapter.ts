@@ -193,6 +193,11 @@ export interface HostAdapter {
   readonly defaultsProbe?: DefaultsProbe;
   /** The archive agent of hosts that implement ARC. */
   agent?(http: HostHttp): ArchiveAgent;
+  /**
+   * ARC-13: the variables an archive extension's process may get besides its manifest's `env`: the
+   * base set and the host's names for the config path and the data directory. Hosts with an agent.
+   */
+  readonly extensionEnvironment?: { base: readonly string[]; configPath: string; dataDir: string };
   /** The host's event log (supervisor and lifecycle transitions), only what came after `sinceMs`; hosts without one have none. */
   events?(http: HostHttp, sinceMs?: number): Promise<HostEvent[]>;
   /** The URL path of a static file of an extension (WHL-12), `rawPath` appended byte for byte. */

@@ -112,6 +112,8 @@ export class ReferenceHostAdapter implements HostAdapter {
   readonly pidFile = "/run/distcheck-host.pid";
   readonly readyLog = /\bready in [\d.]+ ms/;
   readonly coreVersionAtBoot = true;
+  /** INTERFACE.md, "Extension processes". */
+  readonly extensionEnvironment = { base: ["HOME", "PATH", "TMPDIR"], configPath: "DISTCHECK_CONFIG_PATH", dataDir: "DISTCHECK_DATA_DIR" } as const;
   readonly extraPackages: readonly string[] = [];
   /** INTERFACE.md, Configuration: the TOML file, `DISTCHECK_HOST_<KEY>` variables, lists comma-separated. */
   readonly configuration: HostConfiguration = {

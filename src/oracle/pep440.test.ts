@@ -1,6 +1,6 @@
 import { satisfies } from "@renovatebot/pep440";
 import { describe, expect, it } from "vitest";
-import { isPep440Specifier, isPep440Version, pep440Contains, Pep440Error, specifierClauses } from "./pep440.ts";
+import { isPep440Specifier, isPep440Version, pep440Contains, Pep440Error, specifierBoundaries, specifierClauses } from "./pep440.ts";
 
 // Expected values are PEP 440's (checked against Python `packaging`:
 // SpecifierSet(spec).contains(Version(v), prereleases=True)).
@@ -76,5 +76,29 @@ describe("validity", () => {
   });
   it("splits clauses", () => {
     expect(specifierClauses(">=0.7, <0.8")).toEqual([">=0.7", "<0.8"]);
+  });
+});
+
+describe("specifierBoundaries", () => {
+  const at = (spec: string) => Object.fromEntries(specifierBoundaries(spec).map((b) => [b.version, b.contained]));
+  it("probes both sides of every bound, pre-releases included", () => {
+    expect(at(">=0.8,<0.9")).toEqual({ "0.8rc1": false, "0.8": true, "0.8.1": true, "0.9rc1": false, "0.9": false, "0.9.1": false });
+  });
+  it("a release bound of three parts is probed one patch above", () => {
+    expect(at(">=0.8.0")).toEqual({ "0.8.0rc1": false, "0.8.0": true, "0.8.1": true });
+  });
+  it("a pre-release bound is probed with its dev release below", () => {
+    expect(at(">=1.0.0rc1")).toEqual({ "1.0.0rc1.dev0": false, "1.0.0rc1": true, "1.0.1": true });
+  });
+  it("~= and ==X.* are probed at the release they stop before", () => {
+    expect(at("~=0.8.1")).toMatchObject({ "0.8.1": true, "0.8.2": true, "0.9rc1": false, "0.9": false, "0.8.1rc1": false });
+    expect(at("==0.8.*")).toEqual({ "0.8.0rc1": true, "0.8.0": true, "0.9rc1": false, "0.9": false });
+  });
+  it("!= admits both neighbours", () => {
+    expect(at("!=1.0")).toEqual({ "1.0rc1": true, "1.0": false, "1.0.1": true });
+  });
+  it("has no edge for an empty specifier and refuses an invalid one", () => {
+    expect(specifierBoundaries("")).toEqual([]);
+    expect(() => specifierBoundaries(">=banana")).toThrow(/not a PEP 440 specifier/);
   });
 });

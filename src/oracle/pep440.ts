@@ -77,3 +77,57 @@ export class Pep440Error extends DistcheckError {
     this.name = "Pep440Error";
   }
 }
+
+/** A host version at the edge of a specifier, and whether the specifier admits it (pre-releases included). */
+export interface BoundaryVersion {
+  version: string;
+  contained: boolean;
+  /** The clause whose edge it sits at, e.g. `>=0.8`. */
+  clause: string;
+}
+
+const releaseOf = (version: string): number[] => explain(version)!.release;
+const join = (release: number[]): string => release.join(".");
+/** The release just above `release`: the last of three or more parts plus one, else a `.1` appended (0.8 → 0.8.1). */
+const justAbove = (release: number[]): string => (release.length >= 3 ? join([...release.slice(0, -1), release.at(-1)! + 1]) : `${join(release)}.1`);
+/** The release a `~=`/`==X.*` clause stops before: the last kept part plus one (`~=0.8.1` and `==0.8.*` → 0.9). */
+const prefixUpper = (prefix: number[]): string => join([...prefix.slice(0, -1), prefix.at(-1)! + 1]);
+
+/**
+ * The versions just inside and just outside every edge of a valid specifier set, each with the
+ * answer `pep440Contains` gives for it: for a clause on V, V itself, a pre-release just below it
+ * (`Vrc1`, or `V.dev0` when V is already a pre- or post-release) and the release just above it;
+ * for `~=` and `==X.*`, also the first release they stop before and its first pre-release. A host
+ * checked at each of them proves its comparison at the edges, pre-releases included (WHL-08).
+ * Sorted by PEP 440 order, without duplicates. An empty specifier has no edge.
+ */
+export function specifierBoundaries(specifier: string): BoundaryVersion[] {
+  if (!validRange(specifier)) throw new Pep440Error("invalid_specifier", `${JSON.stringify(specifier)} is not a PEP 440 specifier; it has no boundaries to probe.`);
+  const found = new Map<string, BoundaryVersion>();
+  const add = (version: string, clause: string): void => {
+    if (explain(version) === null || found.has(version)) return;
+    found.set(version, { version, contained: pep440Contains(specifier, version), clause });
+  };
+  for (const clause of specifierClauses(specifier)) {
+    const [, op, target] = CLAUSE.exec(clause)!;
+    if (target!.endsWith(".*")) {
+      const prefix = target!.slice(0, -2).split(".").map(Number);
+      add(`${join(prefix)}.0rc1`, clause);
+      add(`${join(prefix)}.0`, clause);
+      add(`${prefixUpper(prefix)}rc1`, clause);
+      add(prefixUpper(prefix), clause);
+      continue;
+    }
+    const v = explain(target!);
+    if (v === null) continue;
+    add(target!, clause);
+    add(v.is_prerelease || v.is_postrelease || v.is_devrelease ? `${v.public}.dev0` : `${v.public}rc1`, clause);
+    add(justAbove(v.release), clause);
+    if (op === "~=") {
+      const upper = prefixUpper(v.release.slice(0, -1));
+      add(`${upper}rc1`, clause);
+      add(upper, clause);
+    }
+  }
+  return [...found.values()].sort((a, b) => compare(a.version, b.version));
+}

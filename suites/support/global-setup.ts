@@ -16,6 +16,7 @@ import { buildFixtures } from "../../src/fixtures/index.ts";
 import { writeRunEnvironment } from "../../src/report/run-environment.ts";
 import { findMutant, loadMutants } from "../../src/mutants/mutant-catalog.ts";
 import { fromEnv } from "../../src/run/run-protocol.ts";
+import { CERTIFY_PLAN_VARIABLE, readCertifyPlan } from "../../src/certify/dynamic-plan.ts";
 
 /**
  * Image tags per cell id, provided to the suites: the base, the host layer, and for hosts that take
@@ -69,7 +70,7 @@ export default async function globalSetup(project: TestProject): Promise<() => P
     // A mutant boots a reference host built with one clause broken (hosts/reference mutants).
     const mutant = protocol.mutant && cell.host.adapter === "reference" ? findMutant(loadMutants(cell.host.source), protocol.mutant).name : undefined;
     const host = service.hostTarget(cell.host, base, { mutant });
-    const versions = hostAdapter(cell.host.adapter).coreVersionAtBoot ? [] : COMPATIBILITY_CORE_VERSIONS.map((version) => service.hostTarget(cell.host, base, { version }));
+    const versions = hostAdapter(cell.host.adapter).coreVersionAtBoot ? [] : coreVersionsFor(cell).map((version) => service.hostTarget(cell.host, base, { version }));
     if (!protocol.skipImageBuild) {
       await service.ensure([base, host, ...versions], { runLabels: runLabels(run), progress: (t, line) => process.stderr.write(`[images] ${t}: ${line}\n`) });
     }
@@ -181,4 +182,14 @@ async function measureTimingFactors(cells: Cell[], images: CellImages): Promise<
     }
   }
   return factors;
+}
+
+/**
+ * The core versions a host that reads its version from its own metadata needs images of: a
+ * certification's boundary probes when `distcheck certify` runs the suite, else the compatibility plan.
+ */
+function coreVersionsFor(cell: Cell): string[] {
+  if (!process.env[CERTIFY_PLAN_VARIABLE]) return [...COMPATIBILITY_CORE_VERSIONS];
+  const jobs = readCertifyPlan().jobs.filter((j) => j.host === cell.host.id);
+  return [...new Set(jobs.flatMap((j) => j.coreProbes.map((p) => p.version)))];
 }

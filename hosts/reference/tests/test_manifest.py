@@ -147,3 +147,25 @@ class Ids(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ZelosHostRange(unittest.TestCase):
+    """Published Zelos manifests name the host range `[zelos] version` (the seed's table)."""
+
+    def test_zelos_table_is_the_host_range(self) -> None:
+        m = validate_manifest(manifest(zelos={"version": ">=25.0.22-0"}))
+        self.assertEqual(m["core"]["version"], ">=25.0.22-0")
+
+    def test_same_range_in_both_tables_is_accepted(self) -> None:
+        m = validate_manifest(manifest(core={"version": ">=25.0.0"}, zelos={"version": ">=25.0.0"}))
+        self.assertEqual(m["core"]["version"], ">=25.0.0")
+
+    def test_different_ranges_are_refused(self) -> None:
+        with self.assertRaises(HostError) as raised:
+            validate_manifest(manifest(core={"version": ">=25.0.0"}, zelos={"version": ">=26.0.0"}))
+        self.assertIn("name the host range once", str(raised.exception))
+
+    def test_invalid_zelos_range_names_its_table(self) -> None:
+        with self.assertRaises(HostError) as raised:
+            validate_manifest(manifest(zelos={"version": "not a range ~~"}))
+        self.assertIn("[zelos] version", str(raised.exception))

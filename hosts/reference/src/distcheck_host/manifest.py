@@ -274,14 +274,23 @@ def validate_manifest(data: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(py, str) or not _PY_VERSION.match(py):
             raise _invalid(f"python_version must be major.minor such as \"3.11\", got {py!r}")
 
-    core = data.get("core", {})
-    if not isinstance(core, dict):
-        raise _invalid("[core] must be a table")
-    host_range = core.get("version", DEFAULT_HOST_RANGE[host["type"]])
+    # The host range: `[core] version` (this host's own table) or `[zelos] version` (the Zelos seed's
+    # name, which published Zelos manifests use). Both naming different ranges is ambiguous.
+    named = {}
+    for table in ("core", "zelos"):
+        section = data.get(table, {})
+        if not isinstance(section, dict):
+            raise _invalid(f"[{table}] must be a table")
+        if "version" in section:
+            named[table] = section["version"]
+    if len(set(map(repr, named.values()))) > 1:
+        raise _invalid(f"[core] version {named['core']!r} and [zelos] version {named['zelos']!r} differ; name the host range once")
+    table = next(iter(named), "core")
+    host_range = named.get(table, DEFAULT_HOST_RANGE[host["type"]])
     try:
         Range.parse(host_range)
     except InvalidRange as exc:
-        raise _invalid(f"[core] version is not a valid npm-style range: {exc}") from None
+        raise _invalid(f"[{table}] version is not a valid npm-style range: {exc}") from None
 
     workdir = _path(_merged(agent_extra, data, "workdir"), "workdir", ".")
 
