@@ -65,7 +65,9 @@ async function extensionLog(host: BootedHost, status: ExtensionStatus | undefine
 
 /** Processes whose command line names the installed code (one exec reads /proc). */
 async function processesUnder(host: BootedHost, codePath: string): Promise<string[]> {
-  const script = `for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null); case "$c" in *"${codePath}"*) echo "\${p#/proc/} $c";; esac; done; true`;
+  // The path is split by an empty quote, so the scanning shell's own command line never matches it.
+  const pattern = `"${codePath.slice(0, 1)}""${codePath.slice(1)}"`;
+  const script = `for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null); case "$c" in *${pattern}*) echo "\${p#/proc/} $c";; esac; done; true`;
   const r = await host.exec(["sh", "-c", script]);
   return r.stdout.split("\n").filter(Boolean);
 }

@@ -103,7 +103,10 @@ export async function certifyWheel(cell: Cell, job: CertifyJob, artifact: Planne
       return fail(unexpected.map((d) => `${d.code}: ${d.message}`).join("; "), { clause: DIAGNOSTIC_CLAUSES[unexpected[0]!.code] ?? C.wheelNoDiagnostic.clause, diagnostics: unexpected });
     });
 
-    for (const probe of job.coreProbes) {
+    // Loaded on the host's own version, or skipped only for its range: the checks below need the host to get as far as its manifest.
+    const blockedLoad = admits && seen.listed === undefined;
+    if (blockedLoad) rec.blocked([...job.coreProbes.map((p) => C.wheelBoundary(p.version)), C.wheelDisabled], subject, "it did not load on the host's own version");
+    for (const probe of blockedLoad ? [] : job.coreProbes) {
       await rec.check(C.wheelBoundary(probe.version), subject, async () => {
         const at = await observeAtVersion(cell, host, job, artifact, who, probe.version, settings);
         const evidence = { version: probe.version, clause: "WHL-08", edgeOf: probe.clause, predicted: probe.loads ? "loads" : "skipped", listed: at.listed ?? null, registrations: at.registrations, diagnostics: at.about };
@@ -114,7 +117,7 @@ export async function certifyWheel(cell: Cell, job: CertifyJob, artifact: Planne
     }
     if (!host.running) await host.boot(settings);
 
-    await rec.check(C.wheelDisabled, subject, async () => {
+    if (!blockedLoad) await rec.check(C.wheelDisabled, subject, async () => {
       await host.restart({ ...settings, disabled: [who.id] });
       const d = await observe(host, who);
       const code = adapterOf(cell).hostCode("extension_disabled");

@@ -77,7 +77,7 @@ Examples:
         if (opts.json) out(`${JSON.stringify(r.document, null, 2)}\n`);
         else {
           const failed = r.document.findings.filter((f) => f.status === "fail" || f.status === "harness-error");
-          for (const f of failed) out(`  ${f.severity.padEnd(7)} ${f.status === "harness-error" ? "harness-error " : ""}${f.checkId} (${f.clause}, ${f.cell}): ${f.detail.split("\n")[0]}\n`);
+          for (const f of failed) out(`  ${f.severity.padEnd(7)} ${f.status === "harness-error" ? "harness-error " : ""}${f.checkId} (${f.clause}, ${f.cell}): ${f.detail.replace(/\s*\n\s*/g, " | ")}\n`);
           out(`${r.document.verdict}: ${r.document.subjects.map((s) => `${s.file} (sha256 ${s.sha256.slice(0, 12)})`).join(", ")} on ${r.document.matrix.executed.length}/${r.document.matrix.declared.length} cell(s) of ${r.document.host.id}\n`);
           out(`written: ${r.files.map((f) => `${r.dir}/${f}`).join(", ")}\n`);
           if (r.bundle) out(`bundle: ${r.bundle.path} sha256 ${r.bundle.sha256} key ${r.bundle.keyId}\n`);
