@@ -18,7 +18,7 @@ import { classifyArtifact, type ArtifactKind } from "./artifact-kind.ts";
 import { writeBundle, type CellResult } from "./bundle-writer.ts";
 import { certifyExitCode, deriveVerdict, sortFindings, STATIC_CELL, type CertificationDocument, type Finding } from "./certification-document.ts";
 import { renderMarkdown } from "./certification-markdown.ts";
-import { ArtifactError } from "./certify-errors.ts";
+import { ArtifactError, SigningKeyError } from "./certify-errors.ts";
 import { loadPrivateKey } from "./dsse-signer.ts";
 import { CERTIFY_PLAN_VARIABLE, type CellResultsOfJob, type CertifyJob, type CertifyPlan, type PlannedArtifact, type PlannedFile } from "./dynamic-plan.ts";
 import { harnessIdentity } from "./harness-identity.ts";
@@ -61,6 +61,14 @@ const kindFamily = { wheel: "WHL", archive: "ARC" } as const;
 
 async function sha256File(file: string): Promise<string> {
   return createHash("sha256").update(readFileSync(file)).digest("hex");
+}
+
+function readKey(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new SigningKeyError("key_unreadable", `cannot read the signing key ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Give an ed25519 private key in PEM (openssl genpkey -algorithm ed25519 -out key.pem).`, { cause: error });
+  }
 }
 
 /** `*.whl` of the --deps folder, refused clearly when it is not a folder. */
@@ -111,12 +119,11 @@ interface PreparedJob {
 export async function runCertification(opts: CertifyRunOptions): Promise<CertifyOutcome[]> {
   const { progress } = opts;
   const hostId = opts.host ?? "reference";
-  const signKey = opts.signKey === undefined ? undefined : readFileSync(opts.signKey);
+  const signKey = opts.signKey === undefined ? undefined : readKey(opts.signKey);
   if (signKey !== undefined) loadPrivateKey(signKey);
   const selection = select({ matrix: opts.matrix, platform: opts.platform, python: opts.python, host: [hostId] });
   const matrixHost = selection.matrix.hosts.find((h) => h.id === hostId)!;
   const adapter = hostAdapter(matrixHost.adapter);
-  adapter.checkSource(matrixHost.source);
   const cells = selection.cells.filter((c) => c.host.id === hostId);
   const certifyHost = { id: hostId, entryPointGroup: adapter.entryPointGroup };
 
@@ -150,6 +157,8 @@ export async function runCertification(opts: CertifyRunOptions): Promise<Certify
     prepared.push({ job, statics, ...(previous ? { previous } : {}), dynamic: !invalid });
   }
 
+  // The host's source last: an artifact a host cannot run is refused first, whether or not its source is here.
+  adapter.checkSource(matrixHost.source);
   const run = currentRun();
   const reportsDir = path.resolve(opts.out, "allure");
   const dynamicJobs = prepared.filter((p) => p.dynamic).map((p) => p.job);
