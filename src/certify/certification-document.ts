@@ -39,17 +39,33 @@ export interface Finding {
   invalidatesArtifact?: true;
 }
 
-/** One artifact the document certifies. */
+/**
+ * One artifact the document certifies: an extension's wheel or archive (`distcheck certify`), or the
+ * host under test (`distcheck run --bundle`): kind `host-source`, format `tree` for a source folder
+ * (sha256 by `sourceTreeDigest`, see SOURCE_TREE_SKIPPED) or `whl` for a built host wheel (sha256 of its bytes).
+ */
 export interface Subject {
+  /** File name of the artifact; for a host source tree, the folder's name. */
   file: string;
-  kind: "wheel" | "archive";
-  format: "whl" | "tar.gz" | "zip";
+  kind: "wheel" | "archive" | "host-source";
+  format: "whl" | "tar.gz" | "zip" | "tree";
   sha256: string;
+  /** Bytes; for a source tree, the bytes of the files its digest covers. */
   size: number;
-  /** Distribution name (wheel METADATA) or manifest name (archive); null when unreadable. */
+  /** For a source tree: how many files (and symlinks) its digest covers. */
+  files?: number;
+  /** Distribution name (wheel METADATA), manifest name (archive) or host id (host source); null when unreadable. */
   name: string | null;
   version: string | null;
 }
+
+/**
+ * Names a host source tree's digest leaves out wherever they occur: version control, caches and
+ * environments that are not the host's source and change without it. The digest is
+ * sha256 over `<relative path> NUL <bytes> NUL` of every regular file (a symlink: `symlink:<target>`),
+ * paths POSIX-style and sorted bytewise; REPRODUCE.md of a run bundle recomputes it without distcheck.
+ */
+export const SOURCE_TREE_SKIPPED: readonly string[] = [".git", "__pycache__", "node_modules", ".venv", ".tox", ".pytest_cache", ".mypy_cache", ".ruff_cache"];
 
 /** Cells (`<platform>.<base>.<host>`) the certification was asked to cover, and those that ran. */
 export interface CertificationMatrix {

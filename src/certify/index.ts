@@ -5,6 +5,20 @@ export { certifyStatic, type CertifyHost, type CertifyStaticOptions } from "./st
 export { writeBundle, buildBundle, cellResultsOf, type CellResult, type RunMeta, type WrittenBundle } from "./bundle-writer.ts";
 export { verifyBundle, type VerifiedBundle } from "./bundle-verifier.ts";
 export {
+  certifyConformanceRun,
+  checkBundlePath,
+  checkRunBundleRequest,
+  hostSourceSubject,
+  readSigningKey,
+  RUN_CELL,
+  RunBundleError,
+  sourceTreeDigest,
+  type RunBundleHost,
+  type RunCertification,
+  type RunCertificationInput,
+  type SourceTreeDigest,
+} from "./run-bundle.ts";
+export {
   CERTIFY_EXIT,
   certifyExitCode,
   deriveVerdict,
@@ -15,6 +29,7 @@ export {
   type Finding,
   type FindingStatus,
   type Severity,
+  SOURCE_TREE_SKIPPED,
   type Subject,
   type ToolIdentity,
   type Verdict,

@@ -13,6 +13,22 @@ import { buildImages } from "../images/image-planner.ts";
 import { publishReport, resultsDirOf } from "../report/publish-report.ts";
 import { findMutant, loadMutants } from "../mutants/mutant-catalog.ts";
 import { suiteApplies } from "../hosts/suite-families.ts";
+import { hostAdapter } from "../hosts/host-adapters.ts";
+import { ImageService } from "../images/image-service.ts";
+import { readRecords } from "../report/records-reader.ts";
+import type { ReportSummary } from "../report/report-summary.ts";
+import type { ContainerEngine } from "../engine/container-engine.ts";
+import {
+  certifyConformanceRun,
+  checkBundlePath,
+  checkRunBundleRequest,
+  hostSourceSubject,
+  readSigningKey,
+  writeBundle,
+  type RunBundleHost,
+  type RunMeta,
+  type Subject,
+} from "../certify/index.ts";
 
 /** A conformance run: the matrix and its filters, what to build and where to report. */
 export interface ConformanceRunOptions extends MatrixOptions {
@@ -36,18 +52,106 @@ export interface ConformanceRunOptions extends MatrixOptions {
   interrupts?: (stop: (reason: string) => void) => () => void;
   /** Read for `CI`. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Where to write the run's signed sign-off bundle (a .tar.gz that `distcheck verify` checks), with
+   * the host's source as its subject. Needs `signKey` and a selection of exactly one host; written
+   * after the report whenever the run was not interrupted (a failed gate is recorded as NOT_CERTIFIED).
+   */
+  bundle?: string;
+  /** The ed25519 private key (PEM file) that signs `bundle`; read and checked before the run starts. */
+  signKey?: string;
+}
+
+/** What a sign-off bundle needs, gathered and checked before the run starts, so nothing runs for a bundle that cannot be written. */
+interface SignOff {
+  outPath: string;
+  keyPem: Buffer;
+  host: RunBundleHost;
+  /** The host's source digest, taken before the images are built from it. */
+  subject: Subject;
+  declared: string[];
+  runCommand: string;
+  /** Per cell, the host image tag it runs on and the engine that holds it (its id goes into meta/run.json). */
+  images: Array<{ cell: string; tag: string; engine: ContainerEngine }>;
+}
+
+const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+
+/** `npx distcheck run` with this run's matrix and filters: what a bundle's run-level findings reproduce with. */
+function runCommandOf(opts: ConformanceRunOptions, hostId: string): string {
+  const args = ["npx", "distcheck", "run", ...(opts.matrix ? ["--matrix", opts.matrix] : []), "--host", hostId];
+  for (const [flag, values] of [["--platform", opts.platform], ["--python", opts.python], ["--suite", opts.suite]] as const) for (const v of values ?? []) args.push(flag, v);
+  return args.map(shellWord).join(" ");
+}
+
+/**
+ * Checks a bundle request before anything runs: one host, no mutant, a readable ed25519 key, a
+ * writable-looking path; then digests the host's source and names the image each cell will run on.
+ */
+async function prepareSignOff(opts: ConformanceRunOptions, selection: Selection): Promise<SignOff> {
+  checkRunBundleRequest({ bundle: opts.bundle, signKey: opts.signKey, hosts: selection.cells.map((c) => c.host.id), mutant: opts.mutant });
+  const keyPem = await readSigningKey(path.resolve(opts.signKey!));
+  const outPath = path.resolve(opts.bundle!);
+  await checkBundlePath(outPath);
+  const matrixHost = selection.cells[0]!.host;
+  const adapter = hostAdapter(matrixHost.adapter);
+  const source = path.resolve(selection.root, matrixHost.source);
+  const subject = await hostSourceSubject(source, { id: matrixHost.id });
+  const version = adapter.defaultVersion(source);
+  const images: SignOff["images"] = [];
+  for (const { platforms, engine } of enginesFor(selection.matrix)) {
+    const service = new ImageService(engine, selection.root);
+    for (const cell of selection.cells.filter((c) => platforms.includes(c.platform.id))) {
+      images.push({ cell: cell.id, tag: service.hostTarget(cell.host, service.hostBaseTarget(cell.host, cell.base.image, cell.platform.id)).tag, engine });
+    }
+  }
+  return {
+    outPath,
+    keyPem,
+    host: { id: matrixHost.id, version, entryPointGroup: adapter.entryPointGroup },
+    subject: { ...subject, version },
+    declared: selection.cells.map((c) => c.id),
+    runCommand: runCommandOf(opts, matrixHost.id),
+    images,
+  };
+}
+
+/** Signs off the finished run: its records and summary as a certification, written as a signed bundle. */
+async function writeSignOff(signOff: SignOff, run: { summary: ReportSummary; resultsDir: string; vitestExitCode: number; scope: { suites: string[]; filtered: boolean } }, progress: (line: string) => void): Promise<void> {
+  const images: RunMeta["images"] = {};
+  for (const { cell, tag, engine } of signOff.images) {
+    // Best effort: the image ids make the bundle name what ran; an engine gone by now leaves them out.
+    const image = await engine.inspectImage(tag).catch(() => undefined);
+    if (image) images[cell] = { id: image.id };
+  }
+  const { document, cells, meta } = certifyConformanceRun({
+    summary: run.summary,
+    records: readRecords([run.resultsDir]).values(),
+    host: signOff.host,
+    subject: signOff.subject,
+    declared: signOff.declared,
+    vitestExitCode: run.vitestExitCode,
+    scope: run.scope,
+    runCommand: signOff.runCommand,
+    images,
+  });
+  const written = await writeBundle(document, cells, meta, signOff.keyPem, signOff.outPath);
+  progress(`bundle ${path.relative(process.cwd(), written.path) || written.path}: ${document.verdict}, sha256 ${written.sha256} (signed by key ${written.keyId})`);
 }
 
 /**
  * Runs the suites on every selected cell: checks the engines, sweeps what dead runs left, builds
  * missing images, runs vitest once per engine, removes what this run created (also after an abort)
- * and publishes the report. Returns the exit code: 0 when the gate passed, 1 otherwise, 130 when
+ * and publishes the report. With `bundle`, the key, the single host and the host's source digest
+ * are settled before the first step, and the signed sign-off bundle is written after the report
+ * (not when interrupted). Returns the exit code: 0 when the gate passed, 1 otherwise, 130 when
  * aborted; input and infrastructure errors are thrown.
  */
 export async function runConformance(opts: ConformanceRunOptions): Promise<ExitCode> {
   const { progress } = opts;
   const env = opts.env ?? process.env;
   const wallStart = performance.now();
+  checkRunBundleRequest({ bundle: opts.bundle, signKey: opts.signKey });
   let selection: Selection;
   try {
     selection = select(opts);
@@ -60,6 +164,8 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
     throw error;
   }
   if (opts.mutant) findMutant(loadMutants(referenceHost(selection).source), opts.mutant);
+  // A bad key, several hosts or a mutant fail here, before any engine is touched and with nothing written.
+  const signOff = opts.bundle !== undefined ? await prepareSignOff(opts, selection) : undefined;
   const run = currentRun();
   const reportsRoot = path.resolve(selection.root, opts.reports);
   const reportDir = path.join(reportsRoot, run.runId);
@@ -156,6 +262,8 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
   }
   if (result.error) throw result.error;
   const summary = await publishReport({ selection, reportsRoot, runId: run.runId, resultsDirs: [resultsDir], filtered, progress, out: opts.out });
+  // Also when the gate failed: the bundle then records NOT_CERTIFIED.
+  if (signOff) await writeSignOff(signOff, { summary, resultsDir, vitestExitCode: testExit, scope: { suites: selection.matrix.suites, filtered } }, progress);
   progress(`wall time ${wall} s`);
   // vitest exits 1 for failed tests, waived ones too; the gate counts what no waiver covers, and
   // fails on suite files that did not run. Any other vitest exit is a failure of its own.
