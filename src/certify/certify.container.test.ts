@@ -139,13 +139,13 @@ describe("distcheck certify on both platforms", () => {
   it("the good wheel was probed at every edge of its core range, inside and outside", () => {
     const { document } = outcomes.get("good wheel")!;
     const probes = document.findings.filter((f) => f.checkId.startsWith("wheel.core-range.boundary.") && f.cell === CELLS[0]);
-    expect(probes.map((f) => [f.evidence.version, f.evidence.predicted, f.status])).toEqual([
-      ["0.8rc1", "skipped", "pass"],
-      ["0.8", "loads", "pass"],
-      ["0.8.1", "loads", "pass"],
-      ["0.9rc1", "skipped", "pass"],
-      ["0.9", "skipped", "pass"],
-      ["0.9.1", "skipped", "pass"],
-    ]);
+    expect(Object.fromEntries(probes.map((f) => [f.evidence.version, [f.evidence.predicted, f.status]]))).toEqual({
+      "0.8rc1": ["skipped", "pass"],
+      "0.8": ["loads", "pass"],
+      "0.8.1": ["loads", "pass"],
+      "0.9rc1": ["skipped", "pass"],
+      "0.9": ["skipped", "pass"],
+      "0.9.1": ["skipped", "pass"],
+    });
   });
 });
