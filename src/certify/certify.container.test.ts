@@ -68,7 +68,15 @@ beforeAll(async () => {
   const arcNext = await archiveDeclaration("arc-basic-next");
   const hostile = sampleTarGz(arcBasic, { extra: [{ name: "escape", type: "symlink", linkName: "/etc/passwd" }] });
   const wrapped = sampleTarGz(arcBasic, { prefix: "arc-basic/" });
+  const depUser = sampleWheel(await wheelDeclaration("dep-user"));
+  const depBase = sampleWheel(await wheelDeclaration("dep-base"));
+  await sub("deps", depBase.fileName, depBase.bytes);
+  const arcPlatform = await archiveDeclaration("arc-platform");
+  const perPlatform = await Promise.all(["linux-x86_64", "linux-aarch64"].map((p) => sub("platforms", `arc-platform-1.0.0-${p}.tar.gz`, packTarGz(benignTarEntries(renderArchiveExtension(arcPlatform, p))))));
   cases = [
+    { name: "dependency from --deps", request: { artifacts: [await wheel(depUser.fileName, depUser)], deps: path.join(dir.dir, "deps") }, verdict: "CERTIFIED_WITH_WARNINGS", failing: ["wheel.manifest.core-range-absent"] },
+    { name: "dependency missing (no --deps)", request: { artifacts: [path.join(dir.dir, depUser.fileName)] }, verdict: "NOT_CERTIFIED", failing: ["wheel.install.offline"] },
+    { name: "platform-named archives", request: { artifacts: perPlatform }, verdict: "CERTIFIED", failing: [] },
     { name: "good wheel", request: { artifacts: [goodPath] }, verdict: "CERTIFIED", failing: [] },
     { name: "good archive", request: { artifacts: [await dir.file("arc-basic-1.0.0.tar.gz", sampleTarGz(arcBasic))] }, verdict: "CERTIFIED", failing: [] },
     { name: "RECORD hash mismatch", request: { artifacts: [await sub("record", good.fileName, tampered)] }, verdict: "NOT_CERTIFIED", failing: ["wheel.record.hash-mismatch"] },
@@ -111,7 +119,7 @@ afterAll(async () => {
 });
 
 describe("distcheck certify on both platforms", () => {
-  const names = ["good wheel", "good archive", "RECORD hash mismatch", "no entry point", "missing extension.json", "invalid extension.json", "core range excludes the host", "import error", "hostile archive", "manifest not at the root", "ignores SIGTERM", "crashes at start", "an upgrade that keeps the configuration", "an upgrade that loses the configuration"];
+  const names = ["dependency from --deps", "dependency missing (no --deps)", "platform-named archives", "good wheel", "good archive", "RECORD hash mismatch", "no entry point", "missing extension.json", "invalid extension.json", "core range excludes the host", "import error", "hostile archive", "manifest not at the root", "ignores SIGTERM", "crashes at start", "an upgrade that keeps the configuration", "an upgrade that loses the configuration"];
   it.each(names)("%s: the predicted verdict and failing checks", (name) => {
     const c = cases.find((x) => x.name === name)!;
     const { document } = outcomes.get(name)!;
@@ -126,6 +134,12 @@ describe("distcheck certify on both platforms", () => {
     for (const id of c.failing.filter((x) => !x.startsWith("wheel.record") && !x.startsWith("wheel.entry-point") && !x.startsWith("wheel.manifest") && !x.startsWith("archive.entry") && !x.startsWith("archive.manifest"))) {
       expect(failed.filter((f) => f.checkId === id).map((f) => f.cell).sort(), `${id} fails in every cell`).toEqual([...CELLS].sort());
     }
+  });
+
+  it("platform-named archives: each platform installs its own package (ARC-12)", () => {
+    const { document } = outcomes.get("platform-named archives")!;
+    const picked = document.findings.filter((f) => f.checkId === "archive.platform.package").map((f) => [f.cell, f.evidence.picked, f.evidence.exact]);
+    expect(picked.sort()).toEqual(PLATFORMS.map((p) => [`${p}.bookworm.reference`, `arc-platform-1.0.0-${p}.tar.gz`, true]).sort());
   });
 
   it("each bundle verifies with the signer's key and names the artifact's sha256", () => {

@@ -93,6 +93,7 @@ export const DYNAMIC_CHECKS = {
   wheelRangeAdmitsHost: c("wheel.core-range.admits-host", "WHL-08", "error", "requires_core_version admits the host's own version"),
   wheelListed: c("wheel.discovery.listed", "WHL-02", "error", "Discovered and listed with the manifest's id, name and version"),
   wheelNoDiagnostic: c("wheel.discovery.no-diagnostic", "WHL-03", "error", "The host reports no diagnostic about it"),
+  wheelRemoteEntry: c("wheel.frontend.remote-entry-served", "WHL-13", "error", "A declared frontend remote entry is published and served from static/"),
   wheelBoundary: (version: string): CheckSpec => c(`wheel.core-range.boundary.${version}`, "WHL-08", "error", `A host at core ${version} loads or skips it as requires_core_version says, before setup()`),
   wheelDisabled: c("wheel.disabled.not-set-up", "WHL-07", "error", "Disabled in the host's configuration, it is not set up and is reported"),
   wheelShutdown: c("wheel.shutdown.within-timeout", "WHL-14", "error", "With it loaded, the host exits on SIGTERM within its graceful timeout"),

@@ -41,6 +41,15 @@ export function timingFactor(probe: TimingProbe, native: TimingProbe): number {
 }
 
 /**
+ * How many times slower `probe` runs pure Python than `native`: what slows code a process runs once
+ * it is up (a supervisor's poll loop, a signal handler), without the cost of starting a process.
+ * Moments a host times with its own clock are scaled by this, not by `timingFactor`.
+ */
+export function cpuFactor(probe: TimingProbe, native: TimingProbe): number {
+  return Math.ceil(Math.max(probe.cpuMs / native.cpuMs, 1) * 10) / 10;
+}
+
+/**
  * A timing bound scaled for a platform: `nominalMs` plus a tolerance of `toleranceMs` (what a
  * native run needs for exec round trips and scheduling) multiplied by the platform's factor.
  */

@@ -5,7 +5,7 @@ import type { HostDiagnostic, HostRegistry, ListedExtension } from "../../src/ho
 import type { Cell } from "../../src/matrix/matrix.ts";
 import { normaliseDistribution } from "../../src/oracle/index.ts";
 import { isPep440Specifier, pep440Contains } from "../../src/oracle/pep440.ts";
-import { adapterOf, bootHost, timingFactorOf } from "../support/host.ts";
+import { adapterOf, bootHost, cpuFactorOf } from "../support/host.ts";
 import { fail, notApplicable, outcome, pass, type CellRecorder } from "./cell-recorder.ts";
 import { certifyFiles } from "./certify-files.ts";
 
@@ -61,14 +61,14 @@ async function install(host: BootedHost, artifact: PlannedArtifact): Promise<{ e
 export async function certifyWheel(cell: Cell, job: CertifyJob, artifact: PlannedArtifact, rec: CellRecorder): Promise<void> {
   const subject = artifact.file;
   const who = identityOf(artifact);
-  const all = [C.wheelInstall, C.wheelRangeAdmitsHost, C.wheelListed, C.wheelNoDiagnostic, ...job.coreProbes.map((p) => C.wheelBoundary(p.version)), C.wheelDisabled, C.wheelShutdown, C.wheelUninstall];
+  const all = [C.wheelInstall, C.wheelRangeAdmitsHost, C.wheelListed, C.wheelNoDiagnostic, C.wheelRemoteEntry, ...job.coreProbes.map((p) => C.wheelBoundary(p.version)), C.wheelDisabled, C.wheelShutdown, C.wheelUninstall];
   if (who === null) {
     rec.blocked(all, subject, "the wheel has no valid extension.json (see the static findings), so nothing says what the host should list");
     return;
   }
   const files = certifyFiles(job);
   const settings = { gracefulTimeoutS: GRACEFUL_TIMEOUT_S };
-  const factor = timingFactorOf(cell);
+  const cpu = cpuFactorOf(cell);
   rec.image = inject("cellImages")[cell.id]?.host;
   await using host = await bootHost(cell, { extraFiles: files, settings });
   try {
@@ -103,6 +103,20 @@ export async function certifyWheel(cell: Cell, job: CertifyJob, artifact: Planne
       return fail(unexpected.map((d) => `${d.code}: ${d.message}`).join("; "), { clause: DIAGNOSTIC_CLAUSES[unexpected[0]!.code] ?? C.wheelNoDiagnostic.clause, diagnostics: unexpected });
     });
 
+    await rec.check(C.wheelRemoteEntry, subject, async () => {
+      const frontend = artifact.manifest?.frontend as Record<string, unknown> | undefined;
+      const entry = typeof frontend?.remote_entry === "string" ? frontend.remote_entry : undefined;
+      if (entry === undefined) return notApplicable("the manifest declares no frontend remote entry");
+      if (!seen.listed) return notApplicable("it is not listed");
+      const served = await host.fetchStatic(who.id, entry);
+      const evidence = { remoteEntry: entry, remoteEntryUrl: seen.listed.remote_entry_url ?? null, status: served.status, bytes: served.body.length };
+      return outcome(
+        [seen.listed.remote_entry_url ? "" : "the host lists no remote_entry_url", served.status === 200 ? "" : `GET of static/${entry} answered ${served.status}`].filter(Boolean),
+        `remote_entry_url ${seen.listed.remote_entry_url}; static/${entry} served (${served.body.length} bytes)`,
+        evidence,
+      );
+    });
+
     // Loaded on the host's own version, or skipped only for its range: the checks below need the host to get as far as its manifest.
     const blockedLoad = admits && seen.listed === undefined;
     if (blockedLoad) rec.blocked([...job.coreProbes.map((p) => C.wheelBoundary(p.version)), C.wheelDisabled], subject, "it did not load on the host's own version");
@@ -132,10 +146,10 @@ export async function certifyWheel(cell: Cell, job: CertifyJob, artifact: Planne
     await rec.check(C.wheelShutdown, subject, async () => {
       await host.restart(settings);
       const loaded = (await observe(host, who)).listed !== undefined;
-      const exit = await host.stop("SIGTERM", 60_000 + GRACEFUL_TIMEOUT_S * 1000 * factor);
-      // The host's own timer decides the graceful timeout; the interpreter's exit under emulation is
-      // what the platform factor slows.
-      const boundMs = GRACEFUL_TIMEOUT_S * 1000 + 2000 * factor;
+      const exit = await host.stop("SIGTERM", 60_000 + GRACEFUL_TIMEOUT_S * 1000 * cpu);
+      // The host's own timer decides the graceful timeout (measured from when the signal was sent);
+      // the interpreter's exit after it is running code, which the CPU factor slows.
+      const boundMs = GRACEFUL_TIMEOUT_S * 1000 + 1500 * cpu;
       const evidence = { exitCode: exit.exitCode, ms: Math.round(exit.ms), boundMs: Math.round(boundMs), gracefulTimeoutS: GRACEFUL_TIMEOUT_S, loaded };
       return exit.ms <= boundMs ? pass(`exited ${Math.round(exit.ms)} ms after SIGTERM (bound ${Math.round(boundMs)} ms)`, evidence) : fail(`exited ${Math.round(exit.ms)} ms after SIGTERM, past its graceful timeout of ${GRACEFUL_TIMEOUT_S} s (bound ${Math.round(boundMs)} ms with the platform factor)`, evidence);
     });

@@ -9,7 +9,7 @@ import { removeScratchDir } from "../../src/run/scratch.ts";
 import { PROJECT_ROOT, runCells } from "./cells.ts";
 import { TestcontainersCellFactory } from "../../src/containers/testcontainers-cell-factory.ts";
 import { nativePlatform, type PlatformId } from "../../src/platform/platforms.ts";
-import { probeTiming, timingFactor, type TimingProbe } from "../../src/timing/timing-factor.ts";
+import { cpuFactor, probeTiming, timingFactor, type TimingProbe } from "../../src/timing/timing-factor.ts";
 import type { Cell } from "../../src/matrix/matrix.ts";
 import { MatrixError } from "../../src/errors/distcheck-error.ts";
 import { buildFixtures } from "../../src/fixtures/index.ts";
@@ -31,6 +31,8 @@ declare module "vitest" {
     cellImages: CellImages;
     /** Measured (or configured) slowdown per platform; timing tolerances are multiplied by it. */
     timingFactors: Partial<Record<PlatformId, number>>;
+    /** Measured slowdown of running code (no process start) per platform; tolerances of moments a host times itself use it. */
+    cpuFactors: Partial<Record<PlatformId, number>>;
   }
 }
 
@@ -90,8 +92,9 @@ export default async function globalSetup(project: TestProject): Promise<() => P
       probeCells.push(reference);
     }
   }
-  const timingFactors = await measureTimingFactors(probeCells, cellImages);
+  const { factors: timingFactors, cpu: cpuFactors } = await measureTimingFactors(probeCells, cellImages);
   for (const platform of Object.keys(timingFactors) as PlatformId[]) if (!cells.some((c) => c.platform.id === platform)) delete timingFactors[platform];
+  project.provide("cpuFactors", cpuFactors);
   for (const id of Object.keys(cellImages)) if (!cells.some((c) => c.id === id)) delete cellImages[id];
   project.provide("timingFactors", timingFactors);
   const hostVersions = Object.fromEntries(cells.map((c) => [c.host.id, hostAdapter(c.host.adapter).defaultVersion(c.host.source)]));
@@ -148,8 +151,9 @@ export default async function globalSetup(project: TestProject): Promise<() => P
  * Timing factors: a number from the matrix is used as is; `auto` runs the timing probe in a
  * container of the platform and divides by the same probe on the native platform.
  */
-async function measureTimingFactors(cells: Cell[], images: CellImages): Promise<Partial<Record<PlatformId, number>>> {
+async function measureTimingFactors(cells: Cell[], images: CellImages): Promise<{ factors: Partial<Record<PlatformId, number>>; cpu: Partial<Record<PlatformId, number>> }> {
   const factors: Partial<Record<PlatformId, number>> = {};
+  const cpu: Partial<Record<PlatformId, number>> = {};
   const factory = new TestcontainersCellFactory();
   const native = nativePlatform();
   const probes = new Map<PlatformId, TimingProbe>();
@@ -168,12 +172,13 @@ async function measureTimingFactors(cells: Cell[], images: CellImages): Promise<
   const nativeCell = cells.find((c) => c.platform.id === native);
   for (const cell of cells) {
     if (factors[cell.platform.id] !== undefined) continue;
-    if (cell.platform.timingFactor !== "auto") factors[cell.platform.id] = cell.platform.timingFactor;
-    else if (cell.platform.id === native || !nativeCell) factors[cell.platform.id] = cell.platform.id === native ? 1 : Number.NaN;
+    if (cell.platform.timingFactor !== "auto") factors[cell.platform.id] = cpu[cell.platform.id] = cell.platform.timingFactor;
+    else if (cell.platform.id === native || !nativeCell) factors[cell.platform.id] = cpu[cell.platform.id] = cell.platform.id === native ? 1 : Number.NaN;
     else {
       const [p, n] = [await probe(cell), await probe(nativeCell)];
       factors[cell.platform.id] = timingFactor(p, n);
-      process.stderr.write(`[timing] ${cell.platform.id}: factor ${factors[cell.platform.id]} (start-up ${p.startupMs.toFixed(1)} ms vs ${n.startupMs.toFixed(1)} ms native; CPU ${p.cpuMs.toFixed(1)} ms vs ${n.cpuMs.toFixed(1)} ms)\n`);
+      cpu[cell.platform.id] = cpuFactor(p, n);
+      process.stderr.write(`[timing] ${cell.platform.id}: factor ${factors[cell.platform.id]}, CPU factor ${cpu[cell.platform.id]} (start-up ${p.startupMs.toFixed(1)} ms vs ${n.startupMs.toFixed(1)} ms native; CPU ${p.cpuMs.toFixed(1)} ms vs ${n.cpuMs.toFixed(1)} ms)\n`);
     }
   }
   for (const [platform, factor] of Object.entries(factors)) {
@@ -181,7 +186,7 @@ async function measureTimingFactors(cells: Cell[], images: CellImages): Promise<
       throw new MatrixError(`Cannot measure the timing factor of ${platform} without a ${native ?? "native"} cell in the run to compare with; add one to the filters or set matrix.platforms[].timingFactor to a number.`);
     }
   }
-  return factors;
+  return { factors, cpu };
 }
 
 /**

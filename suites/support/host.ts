@@ -31,6 +31,11 @@ export function timingFactorOf(cell: Cell): number {
   return inject("timingFactors")[cell.platform.id] ?? 1;
 }
 
+/** The platform's measured slowdown of running code, without process starts (1 for native). */
+export function cpuFactorOf(cell: Cell): number {
+  return inject("cpuFactors")[cell.platform.id] ?? timingFactorOf(cell);
+}
+
 /**
  * A test or hook timeout for work that runs inside the cell's containers: the native budget
  * multiplied by the platform's measured timing factor (qemu makes every process start slower).
