@@ -16,6 +16,8 @@ command -v update-binfmts >/dev/null || need+=(binfmt-support)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 # The reference host's unit tests run with Debian's python3 and packaging, like the images.
 /usr/bin/python3 -c "import packaging" 2>/dev/null || need+=(python3-packaging)
+# plugin.yaml (DIR) is parsed with PyYAML, in the images and in the host's unit tests.
+/usr/bin/python3 -c "import yaml" 2>/dev/null || need+=(python3-yaml)
 # Debian's chromium opens the published report in the browser test (driven by playwright-core).
 command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then

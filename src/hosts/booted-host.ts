@@ -1,3 +1,6 @@
+import type { PluginDirectoryApi } from "./plugin-directory-wire.ts";
+import type { BundleApi } from "./bundle-wire.ts";
+import type { KernelApi } from "./kernel-wire.ts";
 import { request as httpRequest } from "node:http";
 import type { CellContainerFactory, FileToPut, StartedCellContainer } from "../containers/cell-container.ts";
 import type { ContainerEngine, StreamingExec } from "../engine/container-engine.ts";
@@ -224,6 +227,24 @@ export class BootedHost implements AsyncDisposable, HostHttp {
     return this.adapter.effectiveConfig(this);
   }
 
+  /** Plugin directories (DIR); only hosts that implement DIR have them. */
+  get plugins(): PluginDirectoryApi {
+    if (!this.adapter.pluginDirectory) throw new DistcheckError("host_capability_missing", `The ${this.adapter.id} host has no plugin directories (it implements ${this.adapter.families.join(", ")}).`);
+    return this.adapter.pluginDirectory(this);
+  }
+
+  /** Bundles over HTTP (BND); only hosts that implement BND have them. */
+  get bundles(): BundleApi {
+    if (!this.adapter.bundles) throw new DistcheckError("host_capability_missing", `The ${this.adapter.id} host imports no bundles (it implements ${this.adapter.families.join(", ")}).`);
+    return this.adapter.bundles(this);
+  }
+
+  /** The plugin kernel (KRN); only hosts that implement KRN have one. */
+  get kernel(): KernelApi {
+    if (!this.adapter.kernel) throw new DistcheckError("host_capability_missing", `The ${this.adapter.id} host has no plugin kernel (it implements ${this.adapter.families.join(", ")}).`);
+    return this.adapter.kernel(this);
+  }
+
   /** The archive agent (ARC); only hosts that implement ARC have one. */
   get agent(): ArchiveAgent {
     if (!this.adapter.agent) throw new DistcheckError("host_capability_missing", `The ${this.adapter.id} host has no archive agent (it implements ${this.adapter.families.join(", ")}).`);
@@ -248,11 +269,13 @@ export class BootedHost implements AsyncDisposable, HostHttp {
    * host as written.
    */
   async raw(method: string, path: string, payload?: unknown, port = this.port): Promise<{ statusCode: number; body: string; headers: Record<string, string | string[] | undefined> }> {
-    const body = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload));
+    // A Buffer goes on the wire as is (a zip bundle), anything else as JSON.
+    const binary = Buffer.isBuffer(payload);
+    const body = payload === undefined ? undefined : binary ? payload : Buffer.from(JSON.stringify(payload));
     const timeout = 30_000 * (this.options.timingFactor ?? 1);
     return new Promise((resolve, reject) => {
       const req = httpRequest(
-        { host: this.container.ipAddress, port, method, path, timeout, headers: body ? { "content-type": "application/json", "content-length": body.length } : {} },
+        { host: this.container.ipAddress, port, method, path, timeout, headers: body ? { "content-type": binary ? "application/zip" : "application/json", "content-length": body.length } : {} },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));

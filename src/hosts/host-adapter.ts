@@ -3,6 +3,9 @@ import type { ContainerEngine } from "../engine/container-engine.ts";
 import type { ProgressSink } from "../images/image-builder.ts";
 import type { ImageRecipe } from "../images/image-recipe.ts";
 import type { PlatformInfo } from "../platform/platforms.ts";
+import type { PluginDirectoryApi } from "./plugin-directory-wire.ts";
+import type { BundleApi } from "./bundle-wire.ts";
+import type { KernelApi } from "./kernel-wire.ts";
 import type { AgentAnswer, EffectiveConfig, ExtensionStatus, HostDiagnostic, HostEvent, HostRegistry, HostVersions, InstallAnswer, InstallRequest, ListedExtension } from "./host-wire.ts";
 
 /** The clause families of the contract (CONTRACT.md). */
@@ -33,6 +36,10 @@ export interface HostSettings {
   maxFiles?: number;
   /** ARC-16: an upgraded version that exits this soon after start failed to start. */
   startCheckS?: number;
+  /** DIR-01: the folder whose `plugins/<slug>/` the host discovers. */
+  pluginsRoot?: string;
+  /** KRN-01: the folder whose `domains/<domain>/plugins/*.py` the kernel loads. */
+  kernelRoot?: string;
 }
 
 /** How a host process is started in its cell container. */
@@ -193,6 +200,12 @@ export interface HostAdapter {
   readonly defaultsProbe?: DefaultsProbe;
   /** The archive agent of hosts that implement ARC. */
   agent?(http: HostHttp): ArchiveAgent;
+  /** DIR: plugin directories and wheel plugins (hosts that implement DIR). */
+  pluginDirectory?(http: HostHttp): PluginDirectoryApi;
+  /** BND: bundles imported over HTTP (hosts that implement BND). */
+  bundles?(http: HostHttp): BundleApi;
+  /** KRN: the plugin kernel (hosts that implement KRN). */
+  kernel?(http: HostHttp): KernelApi;
   /**
    * ARC-13: the variables an archive extension's process may get besides its manifest's `env`: the
    * base set and the host's names for the config path and the data directory. Hosts with an agent.

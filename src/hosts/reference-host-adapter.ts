@@ -1,3 +1,6 @@
+import { ReferencePluginDirectory, type PluginDirectoryApi } from "./plugin-directory-wire.ts";
+import { ReferenceBundles, type BundleApi } from "./bundle-wire.ts";
+import { ReferenceKernel, type KernelApi } from "./kernel-wire.ts";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { stringify as stringifyToml } from "smol-toml";
@@ -44,6 +47,8 @@ const REFERENCE_KEYS: Record<keyof HostSettings, string> = {
   maxExtractedBytes: "max_extracted_bytes",
   maxFiles: "max_files",
   startCheckS: "start_check",
+  pluginsRoot: "plugins_root",
+  kernelRoot: "kernel_root",
 };
 
 /** The reference host's TOML keys for the contract settings. */
@@ -201,6 +206,18 @@ export class ReferenceHostAdapter implements HostAdapter {
 
   agent(http: HostHttp): ArchiveAgent {
     return new ReferenceArchiveAgent(http);
+  }
+
+  pluginDirectory(http: HostHttp): PluginDirectoryApi {
+    return new ReferencePluginDirectory(http);
+  }
+
+  bundles(http: HostHttp): BundleApi {
+    return new ReferenceBundles(http);
+  }
+
+  kernel(http: HostHttp): KernelApi {
+    return new ReferenceKernel(http);
   }
 
   events(http: HostHttp, sinceMs?: number): Promise<HostEvent[]> {

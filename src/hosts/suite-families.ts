@@ -14,6 +14,9 @@ export const SUITE_NEEDS: Readonly<Record<string, { families: readonly ClauseFam
   "config-defaults": { families: ["ARC"], needs: (a) => a.effectiveConfig !== undefined && a.configuration !== undefined },
   // HST-01 observed from outside, for hosts that do not report their configuration.
   "host-defaults": { families: ["HST"], needs: (a) => a.defaultsProbe !== undefined },
+  "plugin-directories": { families: ["DIR"], needs: (a) => a.pluginDirectory !== undefined },
+  bundles: { families: ["BND"], needs: (a) => a.bundles !== undefined },
+  kernel: { families: ["KRN"], needs: (a) => a.kernel !== undefined },
 };
 
 /** Whether a suite has anything to run for a host of this adapter. */
