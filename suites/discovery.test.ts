@@ -2,6 +2,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { loadFixtureDeclarations } from "../src/fixtures/declarations/declaration-loader.ts";
 import type { WheelDeclaration } from "../src/fixtures/declarations/fixture-declaration.ts";
+import { staticFolderProbes, staticLinkProbes } from "../src/fixtures/declarations/static-symlinks.ts";
 import { READY_BOUND_MS, type BootedHost } from "../src/hosts/booted-host.ts";
 import { observeWheels, predictWheelsFor } from "../src/hosts/wheel-observation.ts";
 import type { Cell } from "../src/matrix/matrix.ts";
@@ -25,12 +26,36 @@ const decl = (name: string): WheelDeclaration => {
 
 const DISABLED = ["dev.distcheck.disabled-me"];
 /** Installed by name; dep-base is only put in the --find-links folder, pip must resolve it from there (WHL-01). */
-const DISCOVERY = ["ok-basic", "ok-factory", "dep-user", "import-error", "ctor-raises", "manifest-method-missing", "manifest-invalid-json", "manifest-missing-id", "no-manifest", "dup-a", "dup-b", "disabled-me", "setup-raises", "frontend-present", "frontend-missing"];
+const DISCOVERY = ["ok-basic", "ok-factory", "dep-user", "import-error", "ctor-raises", "manifest-method-missing", "manifest-invalid-json", "manifest-missing-id", "no-manifest", "dup-a", "dup-b", "disabled-me", "setup-raises", "frontend-present", "frontend-missing", "static-symlinks"];
 const RESOLVED_BY_PIP = ["dep-base"];
-const LOADED = ["ok-basic", "ok-factory", "dep-user", "dep-base", "frontend-present"];
+const LOADED = ["ok-basic", "ok-factory", "dep-user", "dep-base", "frontend-present", "static-symlinks"];
 const SECRET_MARK = "DISTCHECK-PRIVATE";
+/** The sample whose setup() makes symbolic links in its own static/ (behaviour.staticSymlinks, WHL-12). */
+const LINKS = "static-symlinks";
 
 const encodePath = (file: string): string => file.split("/").map(encodeURIComponent).join("/");
+
+/**
+ * GET of a URL path of an extension's static files, following redirects (at most 3) that stay inside
+ * that extension's static URL space, as a browser would: a host may answer `/extensions/<id>` with a
+ * redirect to `/extensions/<id>/`, and what counts is the answer at the end. A redirect anywhere else
+ * is the answer judged.
+ */
+async function getStatic(h: BootedHost, extensionId: string, urlPath: string): Promise<{ status: number; body: string; hops: string[] }> {
+  const root = h.adapter.staticPath(extensionId, "");
+  const hops = [urlPath];
+  let r = await h.raw("GET", urlPath);
+  for (let i = 0; i < 3 && r.statusCode >= 300 && r.statusCode < 400; i++) {
+    const location = r.headers.location;
+    if (typeof location !== "string") break;
+    const next = new URL(location, `http://host.invalid${urlPath}`);
+    const nextPath = `${next.pathname}${next.search}`;
+    if (!nextPath.startsWith(root)) break;
+    hops.push(nextPath);
+    r = await h.raw("GET", nextPath);
+  }
+  return { status: r.statusCode, body: r.body, hops };
+}
 
 /** What pip put into the container, read by one Python process (each one costs seconds under qemu). */
 interface Probe {
@@ -42,6 +67,8 @@ interface Probe {
   manifests: Array<{ id: string; name: string; version: string }>;
   /** The ok-basic package folder (static/ and private/ sit in it). */
   okBasicDir: string;
+  /** The static-symlinks package folder (its setup() made the links in its static/). */
+  linksDir: string;
 }
 
 async function probeEnvironment(host: BootedHost): Promise<Probe> {
@@ -55,9 +82,12 @@ async function probeEnvironment(host: BootedHost): Promise<Probe> {
     "    try: return json.loads(r.files(p).joinpath('extension.json').read_text())",
     "    except ModuleNotFoundError: return None",
     `manifests = [m for m in map(manifest, ${JSON.stringify(LOADED.map((n) => decl(n).package))}) if m is not None]`,
-    `spec = u.find_spec(${JSON.stringify(decl("ok-basic").package)})`,
-    "ok = os.path.dirname(spec.origin) if spec else ''",
-    "print(json.dumps({'dists': dists, 'entryPoints': eps, 'manifests': manifests, 'okBasicDir': ok}))",
+    "def folder(p):",
+    "    spec = u.find_spec(p)",
+    "    return os.path.dirname(spec.origin) if spec else ''",
+    `ok = folder(${JSON.stringify(decl("ok-basic").package)})`,
+    `links = folder(${JSON.stringify(decl(LINKS).package)})`,
+    "print(json.dumps({'dists': dists, 'entryPoints': eps, 'manifests': manifests, 'okBasicDir': ok, 'linksDir': links}))",
   ].join("\n");
   const r = await host.container.exec(["python3", "-c", script]);
   if (r.exitCode !== 0) throw new Error(`probing the installed distributions failed: ${r.stderr}`);
@@ -227,6 +257,57 @@ describe.concurrent.each(cells)("discovery on $id", (cell: Cell) => {
     }
     expect(answers.filter((a) => a.body.includes(SECRET_MARK) || /root:.*:0:0:/.test(a.body)), "answers that revealed a file outside static/").toEqual([]);
     expect(answers.filter((a) => a.status < 400 || a.status >= 500), "attempts not refused with a 4xx").toEqual([]);
+  });
+
+  it("WHL-12: a symbolic link inside static/ to a file or folder outside it (relative or absolute) is refused with a 4xx and never reveals what it leads to", async (ctx) => {
+    diagnose(ctx);
+    const d = decl(LINKS);
+    const id = d.manifest!.id as string;
+    // Requests through a link that lead outside static/ (the declaration says where each one leads);
+    // one that leads back inside static/ may be served and is not asked about.
+    const probes = staticLinkProbes(d).filter((p) => !p.insideStatic);
+    if (probes.length === 0) throw new Error(`fixtures/wheels/${LINKS}.json declares no link out of static/: this test would prove nothing`);
+    const answers: Array<{ request: string; reaches: string; status: number; hops: string[]; revealed: boolean; body: string }> = [];
+    for (const p of probes) {
+      // The link really is there and leads to that file: a host that followed it would reveal these bytes.
+      const through = await host!.container.exec(["cat", `${probe.linksDir}/static/${p.request}`]);
+      const made = seen.witness.filter((w) => w.fixture === LINKS && w.event === "static_symlinks");
+      if (through.exitCode !== 0 || (p.content !== null && !through.stdout.includes(p.content.trim()))) {
+        throw new Error(`the ${LINKS} sample's link ${p.link} does not lead to ${p.reaches} in ${cell.id} (cat ${p.request}: exit ${through.exitCode} ${through.stderr.trim()}); its setup() witness: ${JSON.stringify(made)}`);
+      }
+      const reached = through.stdout.split("\n").map((l) => l.trim()).find((l) => l !== "")!;
+      const r = await getStatic(host!, id, adapter.staticPath(id, encodePath(p.request)));
+      const revealed = r.body.includes(reached) || r.body.includes(SECRET_MARK) || /root:.*:0:0:/.test(r.body);
+      answers.push({ request: p.request, reaches: p.reaches, status: r.status, hops: r.hops, revealed, body: r.body.slice(0, 300) });
+    }
+    expect(answers.filter((a) => a.revealed), "answers that revealed the file a link inside static/ leads to").toEqual([]);
+    expect(answers.filter((a) => a.status < 400 || a.status >= 500), "requests through a link out of static/ not refused with a 4xx").toEqual([]);
+  });
+
+  it("WHL-12: a request for static/ itself or for a folder inside it (with and without the trailing slash, also a link to a folder) is refused with a 4xx and lists nothing", async (ctx) => {
+    diagnose(ctx);
+    const d = decl(LINKS);
+    const id = d.manifest!.id as string;
+    const root = adapter.staticPath(id, "");
+    const folders = staticFolderProbes(d);
+    if (!folders.some((f) => f.folder !== "" && f.entries.length > 0)) throw new Error(`fixtures/wheels/${LINKS}.json declares no folder inside static/: this test would prove little`);
+    // The folders really are there (the links to folders too), with entries a listing would name.
+    const paths = folders.map((f) => `${probe.linksDir}/static/${f.folder}`);
+    const there = await host!.container.exec(["sh", "-c", 'for d in "$@"; do [ -d "$d" ] || { echo "$d"; exit 1; }; done', "sh", ...paths]);
+    if (there.exitCode !== 0) throw new Error(`the ${LINKS} sample has no folder ${there.stdout.trim()} in ${cell.id}`);
+    const requests = folders.flatMap((f) =>
+      f.folder === "" ? [{ f, path: root }, { f, path: root.replace(/\/$/, "") }] : [{ f, path: adapter.staticPath(id, `${encodePath(f.folder)}/`) }, { f, path: adapter.staticPath(id, encodePath(f.folder)) }],
+    );
+    const answers: Array<{ path: string; status: number; hops: string[]; listed: string[]; body: string }> = [];
+    for (const { f, path: urlPath } of requests) {
+      const r = await getStatic(host!, id, urlPath);
+      // A name the request itself carries may be echoed in a refusal; every other entry must not appear.
+      const listed = f.entries.filter((e) => !urlPath.includes(encodeURIComponent(e)) && r.body.includes(e));
+      if (r.body.includes(SECRET_MARK)) listed.push(SECRET_MARK);
+      answers.push({ path: urlPath, status: r.status, hops: r.hops, listed, body: r.body.slice(0, 300) });
+    }
+    expect(answers.filter((a) => a.listed.length > 0), "answers that named what a folder holds").toEqual([]);
+    expect(answers.filter((a) => a.status < 400 || a.status >= 500), "folder requests not refused with a 4xx").toEqual([]);
   });
 
   it("WHL-13: publishes frontend.remote_entry as remote_entry_url, and reports a remote entry missing from the wheel", async (ctx) => {

@@ -64,5 +64,64 @@ class Resolve(TempDirTest):
             self.assertEqual(caught.exception.code, "not_found")
 
 
+class ResolveThroughTheFileSystem(TempDirTest):
+    """WHL-12 judged by where a path resolves, not by its text: links made inside static/ (as the
+    static-symlinks sample's setup() does) to a file, a folder, the package root and an absolute path."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.pkg = self.path("pkg")
+        self.static = os.path.join(self.pkg, "static")
+        os.makedirs(os.path.join(self.static, "nested"))
+        os.makedirs(os.path.join(self.pkg, "private"))
+        with open(os.path.join(self.static, "visible.txt"), "w") as handle:
+            handle.write("visible")
+        with open(os.path.join(self.static, "nested", "inner.txt"), "w") as handle:
+            handle.write("inner")
+        with open(os.path.join(self.pkg, "private", "secret.txt"), "w") as handle:
+            handle.write("SECRET")
+        self.outside = self.path("elsewhere.txt")
+        with open(self.outside, "w") as handle:
+            handle.write("ELSEWHERE")
+        os.symlink("../private/secret.txt", os.path.join(self.static, "leak.txt"))
+        os.symlink("../private", os.path.join(self.static, "leakdir"))
+        os.symlink("../..", os.path.join(self.static, "nested", "to-package-root"))
+        os.symlink(self.outside, os.path.join(self.static, "absolute-link"))
+        os.symlink("visible.txt", os.path.join(self.static, "alias.txt"))
+        self.plugin = Plugin(self.static)
+
+    def refused(self, raw: str) -> HostError:
+        with self.assertRaises(HostError) as caught:
+            resolve_static(self.plugin, raw)
+        self.assertGreaterEqual(caught.exception.status, 400)
+        self.assertLess(caught.exception.status, 500)
+        for text in ("SECRET", "ELSEWHERE"):
+            self.assertNotIn(text, caught.exception.message)
+        return caught.exception
+
+    def test_links_out_of_static_are_refused_as_outside(self) -> None:
+        for raw in ("leak.txt", "leakdir/secret.txt", "nested/to-package-root/private/secret.txt",
+                    "absolute-link", "leakdir", "nested/to-package-root"):
+            with self.subTest(raw=raw):
+                error = self.refused(raw)
+                self.assertEqual(error.code, "path_outside_static")
+                self.assertEqual(error.status, 403)
+
+    def test_a_link_that_resolves_inside_static_is_served_from_its_real_path(self) -> None:
+        real = os.path.realpath(os.path.join(self.static, "visible.txt"))
+        self.assertEqual(resolve_static(self.plugin, "alias.txt"), real)
+        self.assertEqual(resolve_static(self.plugin, "nested/to-package-root/static/visible.txt"), real)
+
+    def test_static_itself_and_folders_are_refused(self) -> None:
+        for raw, code in (("", "unsafe_path"), ("nested/", "unsafe_path"), ("nested", "not_found"),
+                          ("leakdir/", "unsafe_path"), ("nested/to-package-root/", "unsafe_path"),
+                          ("nested/to-package-root/static", "path_outside_static")):
+            with self.subTest(raw=raw):
+                error = self.refused(raw)
+                self.assertEqual(error.code, code)
+                for name in ("inner.txt", "visible.txt", "secret.txt"):
+                    self.assertNotIn(name, error.message)
+
+
 if __name__ == "__main__":
     unittest.main()
