@@ -167,7 +167,7 @@ describe.concurrent.each(cells)("compatibility on $id", (cell: Cell) => {
       const answer = await install(entry.installId, [entry]);
       const agentList = await host!.agent.list();
       // Anything at all under the install directory of a refused archive is a leftover (ARC-07).
-      const leftover = (await host!.exec(["test", "-e", `${dataDir}/extensions/${entry.installId}`])).exitCode === 0;
+      const leftover = await host!.container.exists(`${dataDir}/extensions/${entry.installId}`);
       hostRange.push({ archive: name, answer, agentList, leftover });
     }
     const platformResults: InstallCase[] = [];

@@ -272,7 +272,7 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
   }
 
   async function exists(host: BootedHost, p: string): Promise<boolean> {
-    return (await host.container.exec(["test", "-e", p])).exitCode === 0;
+    return host.container.exists(p);
   }
 
   // --- ARC-10: the effective manifest ------------------------------------------------------------
@@ -396,9 +396,9 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       const { line, status } = await processStart(defaults, a.decl.installId);
       expect(line.config, "config.json as the process read it").toEqual(expected);
-      const onDisk = await defaults.container.exec(["cat", `${status.path}/config.json`]);
-      expect(onDisk.exitCode, onDisk.stderr).toBe(0);
-      expect(JSON.parse(onDisk.stdout)).toEqual(expected);
+      const onDisk = await defaults.container.readFileIfExists(`${status.path}/config.json`);
+      expect(onDisk, `${status.path}/config.json exists`).toBeDefined();
+      expect(JSON.parse(onDisk!.toString("utf8"))).toEqual(expected);
       expect(await defaults.agent.config(a.decl.installId)).toEqual(expected);
     }), T(60_000));
   }
@@ -465,8 +465,8 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     expect(writable, "files and directories in code/ with a write permission bit").toEqual([]);
     expect(beside, `entries of ${dir}`).toEqual(expect.arrayContaining(["code", ".integrity", "config.json", "extension.log"]));
     expect(runtimeInCode, "runtime files inside code/").toEqual([]);
-    const integrity = await defaults.container.exec(["cat", `${dir}/.integrity`]);
-    expect(integrity.stdout.trim(), "the recorded integrity hash").toMatch(/\S{16,}/);
+    const integrity = (await defaults.container.readFileIfExists(`${dir}/.integrity`))?.toString("utf8") ?? "";
+    expect(integrity.trim(), "the recorded integrity hash").toMatch(/\S{16,}/);
   }), T(90_000));
 
   it("ARC-08: code modified after install is refused at start with integrity_mismatch", async (ctx) => check(ctx, () => defaults, async () => {

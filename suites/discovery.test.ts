@@ -226,7 +226,7 @@ describe.concurrent.each(cells)("discovery on $id", (cell: Cell) => {
     const id = d.manifest!.id as string;
     // The planted file really sits next to static/, so a traversal that worked would reveal it.
     const secret = `${probe.okBasicDir}/private/secret.txt`;
-    expect((await host!.container.exec(["cat", secret])).stdout).toContain(SECRET_MARK);
+    expect((await host!.container.readFile(secret)).toString("utf8")).toContain(SECRET_MARK);
     const attempts = [
       "../private/secret.txt",
       "./../private/secret.txt",

@@ -56,6 +56,6 @@ describe.concurrent.each(cells)("host boot on $id", (cell) => {
     expect(res.body.error?.code).toBe("checksum_mismatch");
     // The data directory exists (the good install above wrote into it), the refused id's folder not.
     expect((await host.exec(["test", "-d", host.dataDir])).exitCode, `${host.dataDir} exists`).toBe(0);
-    expect((await host.exec(["test", "-e", `${host.dataDir}/extensions/${id}`])).exitCode, `${host.dataDir}/extensions/${id} must not exist`).not.toBe(0);
+    expect(await host.container.exists(`${host.dataDir}/extensions/${id}`), `${host.dataDir}/extensions/${id} must not exist`).toBe(false);
   });
 });

@@ -39,8 +39,8 @@ describe.concurrent.each(cells)("host defaults on $id", (cell) => {
     attachOnFailure(ctx, () => bare);
     expect(new URL(bare!.url).port).toBe(String(probe.port));
     expect(await bare!.readiness()).toMatchObject({ ready: true });
-    expect((await bare!.exec(["test", "-e", probe.dataMarker(probe.dataDir)])).exitCode, `${probe.dataMarker(probe.dataDir)} exists`).toBe(0);
-    expect((await bare!.exec(["test", "-e", probe.dataMarker(MOVED.dataDir)])).exitCode).not.toBe(0);
+    expect(await bare!.container.exists(probe.dataMarker(probe.dataDir)), `${probe.dataMarker(probe.dataDir)} exists`).toBe(true);
+    expect(await bare!.container.exists(probe.dataMarker(MOVED.dataDir))).toBe(false);
   });
 
   it("HST-01: with nothing set, a wheel of the documented entry point group is discovered and nothing is disabled", async (ctx) => {
@@ -53,8 +53,8 @@ describe.concurrent.each(cells)("host defaults on $id", (cell) => {
     attachOnFailure(ctx, () => moved);
     expect(new URL(moved!.url).port).toBe(String(MOVED.port));
     expect(await moved!.readiness()).toMatchObject({ ready: true });
-    expect((await moved!.exec(["test", "-e", probe.dataMarker(MOVED.dataDir)])).exitCode, `${probe.dataMarker(MOVED.dataDir)} exists`).toBe(0);
-    expect((await moved!.exec(["test", "-e", probe.dataMarker(probe.dataDir)])).exitCode, "nothing written to the default data directory").not.toBe(0);
+    expect(await moved!.container.exists(probe.dataMarker(MOVED.dataDir)), `${probe.dataMarker(MOVED.dataDir)} exists`).toBe(true);
+    expect(await moved!.container.exists(probe.dataMarker(probe.dataDir)), "nothing written to the default data directory").toBe(false);
     // The default port is not served when the environment moves it.
     await expect(moved!.raw("GET", "/", undefined, probe.port)).rejects.toThrow();
   });

@@ -47,7 +47,14 @@ export interface StartedCellContainer extends AsyncDisposable {
   readonly ipAddress: string | undefined;
   exec(command: string[], options?: ExecOptions): Promise<ExecResult>;
   putFiles(files: FileToPut[]): Promise<void>;
+  /** A file's bytes through the Engine API's archive endpoint (no process starts in the container). */
   readFile(path: string): Promise<Buffer>;
+  /** A file's bytes, or undefined when there is no file at `path` (Engine API, no process). */
+  readFileIfExists(path: string): Promise<Buffer | undefined>;
+  /** Whether anything exists at `path`, through the archive endpoint's stat (no process). */
+  exists(path: string): Promise<boolean>;
+  /** The processes running in the container, through the Engine API's top endpoint (ps runs on the engine's machine, natively). */
+  processes(): Promise<Array<{ pid: number; command: string }>>;
   /** Stops and removes the container. */
   stop(): Promise<StoppedCellContainer>;
 }
@@ -59,4 +66,18 @@ export interface StoppedCellContainer {
 /** Starts clean containers for cells. */
 export interface CellContainerFactory {
   start(cell: Cell, options: CellContainerOptions): Promise<StartedCellContainer>;
+}
+
+/**
+ * Every process a harness started inside a cell container (docker exec), by program, for this
+ * process: under emulation each costs a process start of hundreds of milliseconds, so looking goes
+ * through the Engine API and only acting starts a process. Read by the benchmark and the run's
+ * environment report.
+ */
+export const EXEC_COUNTS = new Map<string, number>();
+
+/** The program an exec starts, for EXEC_COUNTS (`sh -c 'cat ...'` counts as `sh -c cat`). */
+export function execKey(command: readonly string[]): string {
+  if ((command[0] === "sh" || command[0] === "/bin/sh") && command[1] === "-c") return `sh -c ${(command[2] ?? "").trim().split(/\s+/)[0]}`;
+  return command[0] === "python3" && command[1] === "-m" ? `python3 -m ${command[2]}` : (command[0] ?? "");
 }

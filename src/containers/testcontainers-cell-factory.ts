@@ -4,7 +4,16 @@ import { ContainerError, DistcheckError } from "../errors/distcheck-error.ts";
 import type { Cell } from "../matrix/matrix.ts";
 import { containerEnv } from "../platform/platforms.ts";
 import { runLabels } from "../run/run-identity.ts";
-import type { CellContainerFactory, CellContainerOptions, ExecOptions, ExecResult, FileToPut, StartedCellContainer, StoppedCellContainer } from "./cell-container.ts";
+import Docker from "dockerode";
+import { dockerOptions, resolveEndpoint } from "../engine/docker-engine.ts";
+import { EXEC_COUNTS, execKey, type CellContainerFactory, type CellContainerOptions, type ExecOptions, type ExecResult, type FileToPut, type StartedCellContainer, type StoppedCellContainer } from "./cell-container.ts";
+
+let client: Docker | undefined;
+/** The Engine API client of the engine testcontainers talks to (DOCKER_HOST), for what testcontainers has no call for. */
+function engineClient(): Docker {
+  client ??= new Docker(dockerOptions(resolveEndpoint("env")));
+  return client;
+}
 
 // The ryuk reaper image cannot be pulled here (no registry); distcheck sweeps by label instead.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
@@ -59,6 +68,7 @@ class StartedTestcontainersCell implements StartedCellContainer {
 
   async exec(command: string[], options: ExecOptions = {}): Promise<ExecResult> {
     const started = performance.now();
+    EXEC_COUNTS.set(execKey(command), (EXEC_COUNTS.get(execKey(command)) ?? 0) + 1);
     const result = await this.container
       .exec(command, {
         ...(options.env ? { env: options.env } : {}),
@@ -91,6 +101,36 @@ class StartedTestcontainersCell implements StartedCellContainer {
       throw containerFailure(missing ? "container_file_missing" : "container_copy_failed", this.cell, this.id, `read ${path}`, cause);
     }
     return firstFileOfTar(Buffer.concat(chunks), path);
+  }
+
+  async readFileIfExists(path: string): Promise<Buffer | undefined> {
+    try {
+      return await this.readFile(path);
+    } catch (error) {
+      if ((error as DistcheckError).code === "container_file_missing") return undefined;
+      throw error;
+    }
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await engineClient().getContainer(this.id).infoArchive({ path });
+      return true;
+    } catch (cause) {
+      if ((cause as { statusCode?: number } | null)?.statusCode === 404) return false;
+      throw containerFailure("container_copy_failed", this.cell, this.id, `stat ${path}`, cause);
+    }
+  }
+
+  async processes(): Promise<Array<{ pid: number; command: string }>> {
+    try {
+      const top = (await engineClient().getContainer(this.id).top({ ps_args: "-eo pid,args" })) as { Titles: string[]; Processes: string[][] };
+      const pid = top.Titles.indexOf("PID");
+      const cmd = top.Titles.findIndex((t) => t === "COMMAND" || t === "CMD");
+      return top.Processes.map((row) => ({ pid: Number(row[pid]), command: row[cmd] ?? "" }));
+    } catch (cause) {
+      throw containerFailure("container_exec_failed", this.cell, this.id, "list its processes (top)", cause);
+    }
   }
 
   async stop(): Promise<StoppedCellContainer> {

@@ -14,7 +14,7 @@ export function resolveEndpoint(engine: string, env: NodeJS.ProcessEnv = process
   return engine;
 }
 
-function dockerOptions(endpoint: string): Docker.DockerOptions {
+export function dockerOptions(endpoint: string): Docker.DockerOptions {
   const url = new URL(endpoint);
   switch (url.protocol) {
     case "unix:":

@@ -198,3 +198,4 @@ function coreVersionsFor(cell: Cell): string[] {
   const jobs = readCertifyPlan().jobs.filter((j) => j.host === cell.host.id);
   return [...new Set(jobs.flatMap((j) => j.coreProbes.map((p) => p.version)))];
 }
+

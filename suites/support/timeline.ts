@@ -146,9 +146,9 @@ export class PidWatch {
 }
 
 async function readJsonLines(host: BootedHost, file: string): Promise<Array<Record<string, unknown>>> {
-  const r = await host.container.exec(["cat", file]);
-  if (r.exitCode !== 0) return [];
-  return r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const bytes = await host.container.readFileIfExists(file);
+  if (bytes === undefined) return [];
+  return bytes.toString("utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /** A harness-side mark on the timeline (a request sent, an answer received, a signal sent). */
