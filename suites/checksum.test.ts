@@ -5,8 +5,9 @@ import type { HostEvent, InstallRequest } from "../src/hosts/host-wire.ts";
 import type { Cell } from "../src/matrix/matrix.ts";
 import { scaledBound } from "../src/timing/timing-factor.ts";
 import { suiteCells } from "./support/cells.ts";
-import { DownloadSidecar, networkOf, type SidecarRequest } from "./support/download-sidecar.ts";
-import { CONTAINER_ARCHIVES, archive, containerPath, hostileEntries } from "./support/fixture-files.ts";
+import { ARCHIVE_LIMITS, predictDownloadSize, readSha256, sameSha256 } from "../src/oracle/archive-oracle.ts";
+import { DownloadSidecar, networkOf, padGzip, type ServedFile, type SidecarRequest } from "./support/download-sidecar.ts";
+import { CONTAINER_ARCHIVES, archive, containerPath, fixtureBytes, hostileEntries } from "./support/fixture-files.ts";
 import {
   describeDiff,
   diffSnapshots,
@@ -63,6 +64,48 @@ const hostileVersion = archive("arc-minimal", "tar.gz").version;
 const OVERSIZED_FILE = `${CONTAINER_ARCHIVES}/oversized-9.9.9.tar.gz`;
 
 const wrongSha = createHash("sha256").update("these are not the archive's bytes").digest("hex");
+const sha256Of = (bytes: Buffer): string => createHash("sha256").update(bytes).digest("hex");
+
+/**
+ * Near misses (ARC-02): the candidate's digest with one hex digit changed, the first or the last. A
+ * host that compares a prefix, a suffix or a shortened digest takes one of them for the real one.
+ */
+function nearMiss(hex: string, at: "first" | "last"): string {
+  const i = at === "first" ? 0 : hex.length - 1;
+  return `${hex.slice(0, i)}${((parseInt(hex[i]!, 16) + 1) % 16).toString(16)}${hex.slice(i + 1)}`;
+}
+const NEAR_MISSES = (["first", "last"] as const).map((at) => ({ at, sha256: nearMiss(candidate.sha256, at) }));
+for (const n of NEAR_MISSES) {
+  const differing = [...n.sha256].filter((c, i) => c !== candidate.sha256[i]).length;
+  if (readSha256(n.sha256).kind !== "digest" || sameSha256(n.sha256, candidate.sha256) || differing !== 1) throw new Error(`near miss ${n.sha256} must be a digest one hex digit away from ${candidate.sha256}`);
+}
+
+/**
+ * ARC-03 at its boundary: the candidate archive padded to exactly the configured cap, and to one
+ * byte more (a second, stored gzip member of zeros: the same files, only the size differs). Served
+ * from a local file, from the sidecar with its truthful Content-Length, and without one. Each
+ * carries its own right digest, so only its size can refuse it; the oracle says which is refused.
+ */
+interface SizedArchive extends ServedFile {
+  label: string;
+  sha256: string;
+  /** Where it lies in the host's container. */
+  path: string;
+}
+function sizedArchive(label: string, size: number): SizedArchive {
+  const name = `${label}-${candidate.version}.tar.gz`;
+  const content = padGzip(fixtureBytes(candidate), size);
+  return { label, name, content, sha256: sha256Of(content), path: `${CONTAINER_ARCHIVES}/${name}` };
+}
+const SIZED = [sizedArchive("cap-exact", MAX_DOWNLOAD_BYTES), sizedArchive("cap-over", MAX_DOWNLOAD_BYTES + 1)];
+if (SIZED[0]!.content.length !== MAX_DOWNLOAD_BYTES || SIZED[1]!.content.length !== MAX_DOWNLOAD_BYTES + 1) throw new Error("the ARC-03 boundary archives must be exactly max_download_bytes and one byte more");
+if (MAX_DOWNLOAD_BYTES >= ARCHIVE_LIMITS.maxDownloadBytes) throw new Error("the suite's download cap must be below the contract's, or the boundary archives would not be small");
+type SizeVia = "file" | "declared" | "none";
+const SIZE_VIAS: Array<{ via: SizeVia; label: string }> = [
+  { via: "file", label: "a local file" },
+  { via: "declared", label: "a download with a truthful Content-Length" },
+  { via: "none", label: "a download without Content-Length" },
+];
 
 describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => {
   const factor = timingFactorOf(cell);
@@ -78,9 +121,10 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
   beforeAll(async () => {
     host = await bootHost(cell, {
       files: [previous, candidate, hostile],
+      extraFiles: SIZED.map((a) => ({ target: a.path, content: a.content })),
       settings: { downloadTimeoutS: DOWNLOAD_TIMEOUT_S, maxDownloadBytes: MAX_DOWNLOAD_BYTES },
     });
-    sidecar = await DownloadSidecar.start(cell, await networkOf(host.container), [previous, candidate, hostile], factor);
+    sidecar = await DownloadSidecar.start(cell, await networkOf(host.container), [previous, candidate, hostile, ...SIZED], factor);
     await prepareHarnessDir(host.container);
     // A local file over the cap: random bytes, its own digest (so only the size can refuse it).
     const made = await host.container.exec(["sh", "-c", `head -c ${2 * MAX_DOWNLOAD_BYTES} /dev/urandom > ${OVERSIZED_FILE} && sha256sum ${OVERSIZED_FILE}`]);
@@ -98,12 +142,14 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
   });
 
   /**
-   * Installs `body` (as TARGET_ID unless it names an id), expects a refusal with `code`, then checks
-   * ARC-02/ARC-07: no install directory for the offered version, nothing added or removed in the
-   * data directory (temp files gone), the previous version still running as the same process.
-   * `sha256` may be missing: that malformed request is one of the cases, sent as it is.
+   * Installs `body` as `id` (TARGET_ID, the previously installed version's id, unless told
+   * otherwise), expects a refusal with `code`, then checks ARC-02/ARC-07: no install directory for
+   * the offered version, nothing added or removed in the data directory (temp files gone), the
+   * previous version still running as the same process. `sha256` may be missing: that malformed
+   * request is one of the cases, sent as it is. Boundary cases use an id of their own, so a host
+   * that wrongly installs one does not replace the previous version under every later test.
    */
-  async function expectRefusal(ctx: TestContext, body: { source: string; sha256?: string }, codes: string[], offeredVersion = candidate.version) {
+  async function expectRefusal(ctx: TestContext, body: { source: string; sha256?: string }, codes: string[], offeredVersion = candidate.version, id = TARGET_ID) {
     let diff: SnapshotDiff | undefined;
     let response: unknown;
     attachOnFailure(ctx, () => host, async () => ({
@@ -115,7 +161,7 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
     }));
     const sentAt = monotonicMs();
     const started = performance.now();
-    const res = await host.agent.install({ id: TARGET_ID, ...body } as InstallRequest);
+    const res = await host.agent.install({ id, ...body } as InstallRequest);
     const elapsedMs = performance.now() - started;
     const answeredAt = monotonicMs();
     response = res;
@@ -127,7 +173,7 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
     expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
     expect(codes, `code ${res.body.error?.code}: ${res.body.error?.message}`).toContain(res.body.error?.code);
     expect(res.body.error?.message, "a message that says what was wrong").toMatch(/\S{10,}/);
-    expect(after.has(`${dataDir}/extensions/${TARGET_ID}/${offeredVersion}`), "install directory of the refused version").toBe(false);
+    expect(after.has(`${dataDir}/extensions/${id}/${offeredVersion}`), "install directory of the refused version").toBe(false);
     expect(unexpectedDataDirChanges(diff, dataDir), describeDiff(diff)).toEqual([]);
     const status = await host.agent.status(TARGET_ID);
     expect(status, "the previously installed version").toMatchObject({ version: previous.version, state: "running", pid: previousPid });
@@ -230,12 +276,78 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
 
     it("ARC-02: a SHA-256 written in uppercase hex is the same digest and is accepted", async () => {
       const id = "distcheck.checksum-uppercase";
-      const res = await installArchive(host, { source: sidecar.fileUrl(candidate), sha256: candidate.sha256.toUpperCase() }, id);
-      expect(res.status, JSON.stringify(res.body)).toBe(201);
-      expect(res.body).toMatchObject({ id, version: candidate.version });
-      await runningPid(host, id, candidate.version, 30_000 * factor);
-      baseline = await snapshotFilesystem(host.container, { root: host.dataDir });
+      const sha256 = candidate.sha256.toUpperCase();
+      expect(sameSha256(sha256, candidate.sha256), "the oracle reads it as the archive's digest").toBe(true);
+      try {
+        const res = await installArchive(host, { source: sidecar.fileUrl(candidate), sha256 }, id);
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        expect(res.body).toMatchObject({ id, version: candidate.version });
+        await runningPid(host, id, candidate.version, 30_000 * factor);
+      } finally {
+        baseline = await snapshotFilesystem(host.container, { root: host.dataDir });
+      }
     }, 60_000 * factor);
+
+    // The issue that asked for near-miss inputs (#18) names the prefixed spelling of the right digest
+    // as accepted, and INTERFACE.md documents it; CONTRACT.md ARC-02 is silent (see the issue note).
+    it("ARC-02: the right SHA-256 written with a sha256: prefix is accepted", async () => {
+      const id = "distcheck.checksum-prefixed";
+      const sha256 = `sha256:${candidate.sha256}`;
+      try {
+        const res = await installArchive(host, { source: sidecar.fileUrl(candidate), sha256 }, id);
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        expect(res.body).toMatchObject({ id, version: candidate.version });
+        await runningPid(host, id, candidate.version, 30_000 * factor);
+      } finally {
+        baseline = await snapshotFilesystem(host.container, { root: host.dataDir });
+      }
+    }, 60_000 * factor);
+
+    for (const n of NEAR_MISSES) {
+      it(`ARC-02: a SHA-256 that differs from the archive's only in its ${n.at} hex digit is refused with checksum_mismatch and leaves no trace`, async (ctx) => {
+        await expectRefusal(ctx, { source: containerPath(candidate), sha256: n.sha256 }, ["checksum_mismatch"], candidate.version, `distcheck.checksum-near-miss-${n.at}`);
+      }, 60_000 * factor);
+    }
+
+    // The contract defines a digest as 64 hex digits; a `sha256:` prefix it leaves open (the oracle
+    // reads it as unspecified), so a host may take the prefix or refuse the spelling. Either way a
+    // wrong digest under a prefix must never install: refused as a mismatch or as a malformed digest.
+    it("ARC-02: a sha256:-prefixed SHA-256 that differs from the archive's only in its last hex digit is refused and leaves no trace", async (ctx) => {
+      const sha256 = `sha256:${NEAR_MISSES.find((n) => n.at === "last")!.sha256}`;
+      expect(readSha256(sha256).kind, "the oracle does not read the prefixed form as the archive's digest").not.toBe("digest");
+      await expectRefusal(ctx, { source: containerPath(candidate), sha256 }, ["checksum_mismatch", "checksum_invalid"], candidate.version, "distcheck.checksum-near-miss-prefixed");
+    }, 60_000 * factor);
+
+    for (const sized of SIZED) {
+      const verdict = predictDownloadSize(sized.content.length, MAX_DOWNLOAD_BYTES);
+      const what = `an archive of ${sized.content.length === MAX_DOWNLOAD_BYTES ? "exactly" : "one byte over"} max_download_bytes (${sized.content.length} B, cap ${MAX_DOWNLOAD_BYTES} B)`;
+      for (const { via, label } of SIZE_VIAS) {
+        it(`ARC-03: ${what} from ${label} ${verdict.accepted ? "is accepted" : `is refused with ${verdict.error}`}`, async (ctx) => {
+          const id = `distcheck.checksum-${sized.label}-${via}`;
+          const source = via === "file" ? sized.path : via === "declared" ? sidecar.fileUrl(sized) : sidecar.noLengthUrl(sized);
+          if (!verdict.accepted) {
+            await expectRefusal(ctx, { source, sha256: sized.sha256 }, [verdict.error], candidate.version, id);
+            return;
+          }
+          let response: unknown;
+          attachOnFailure(ctx, () => host, async () => ({ request: { source, id, sha256: sized.sha256, size: sized.content.length }, response, events: (await host.events()).slice(-20) }));
+          try {
+            const res = await installArchive(host, { source, sha256: sized.sha256 }, id);
+            response = res;
+            expect(res.status, JSON.stringify(res.body)).toBe(201);
+            expect(res.body).toMatchObject({ id, version: candidate.version });
+            await runningPid(host, id, candidate.version, 30_000 * factor);
+            if (via !== "file") {
+              const served = await sidecar.waitForRequest(new URL(source).pathname, 10_000 * factor);
+              expect(served, "the sidecar served the whole archive").toMatchObject({ outcome: "complete", sent: sized.content.length });
+            }
+          } finally {
+            // What this install added is the next refusal's starting point, whatever happened here.
+            baseline = await snapshotFilesystem(host.container, { root: host.dataDir });
+          }
+        }, 60_000 * factor);
+      }
+    }
 
     it("ARC-02 ARC-07: after every refusal nothing outside the data directory changed, and the previous version is intact and still starts", async (ctx) => {
       let outside: SnapshotDiff | undefined;

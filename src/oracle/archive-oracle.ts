@@ -98,3 +98,142 @@ export function pickPlatformPackage(fileNames: string[], platform: PlatformTarge
   }
   return { installs: false, error: "no_platform_package" };
 }
+
+// --- Numeric limits (ARC-03, ARC-05, ARC-09, ARC-10) ----------------------------------------------
+
+/**
+ * The contract's numeric limits on archives, as CONTRACT.md states them. Each bound is inclusive:
+ * "above 500 MiB" is refused, so exactly 500 MiB is accepted; "exceeds 10,000" files is refused, so
+ * exactly 10,000 are accepted; "≤20" keywords; grace "valid 1–300".
+ */
+export const ARCHIVE_LIMITS = {
+  /** ARC-03: archives above this many bytes (500 MiB), compressed, are refused. */
+  maxDownloadBytes: 500 * 1024 ** 2,
+  /** ARC-03: the whole transfer's bound, seconds. */
+  downloadTimeoutS: 60,
+  /** ARC-05: extraction refuses archives whose extracted size would exceed this (2 GiB). */
+  maxExtractedBytes: 2 * 1024 ** 3,
+  /** ARC-05: ... or whose file count exceeds this. */
+  maxFiles: 10_000,
+  /** ARC-09: at most this many keywords. */
+  maxKeywords: 20,
+  /** ARC-09: at most this many categories. */
+  maxCategories: 10,
+  /** ARC-10: `stop.grace_seconds`, when set, is an integer in this range (both ends valid). */
+  graceSeconds: { min: 1, max: 300 },
+} as const;
+
+/** ARC-03: whether an archive of `size` bytes passes a download cap of `cap` bytes (file or URL, Content-Length or not). */
+export function predictDownloadSize(size: number, cap: number = ARCHIVE_LIMITS.maxDownloadBytes): { accepted: true } | { accepted: false; error: "download_too_large" } {
+  if (!Number.isSafeInteger(size) || size < 0 || !Number.isSafeInteger(cap) || cap < 1) throw new RangeError(`size ${size} and cap ${cap} must be whole byte counts`);
+  return size <= cap ? { accepted: true } : { accepted: false, error: "download_too_large" };
+}
+
+/** One archive entry as its headers declare it (the shape `src/fixtures/inspect/` reads). */
+export interface ExtractionEntry {
+  kind: string;
+  /** Uncompressed size of a regular file, bytes. */
+  size: number;
+}
+
+/** The ARC-05 limits a host runs with (the contract's, unless a suite configures smaller ones). */
+export interface ExtractionLimits {
+  maxFiles: number;
+  maxExtractedBytes: number;
+}
+
+export type ExtractionVerdict =
+  | { installs: true; files: number; bytes: number }
+  | { installs: false; files: number; bytes: number; /** Any one of these codes: both limits crossed, the host may meet either first. */ errors: Array<"too_many_files" | "too_large_extracted"> };
+
+/**
+ * ARC-05 alone: what an archive's regular files do to the extraction limits. The file count is the
+ * number of regular files (`extension.toml` included; directories hold no content and are not
+ * files); the extracted size is the sum of their sizes. A limit is crossed only when exceeded:
+ * exactly `maxFiles` files or exactly `maxExtractedBytes` bytes install. Entries of other kinds
+ * (links, devices) are ARC-04's matter and count for neither.
+ */
+export function predictExtraction(entries: readonly ExtractionEntry[], limits: ExtractionLimits = ARCHIVE_LIMITS): ExtractionVerdict {
+  const files = entries.filter((e) => e.kind === "file");
+  const count = files.length;
+  const bytes = files.reduce((sum, e) => sum + e.size, 0);
+  const errors: Array<"too_many_files" | "too_large_extracted"> = [];
+  if (count > limits.maxFiles) errors.push("too_many_files");
+  if (bytes > limits.maxExtractedBytes) errors.push("too_large_extracted");
+  return errors.length === 0 ? { installs: true, files: count, bytes } : { installs: false, files: count, bytes, errors };
+}
+
+/** ARC-02: a SHA-256 as the contract reads it: 64 hex digits in any case; empty or missing is refused. */
+export type DigestReading = { kind: "digest"; hex: string } | { kind: "missing" } | { kind: "unspecified" };
+
+/**
+ * Reads the digest an install request carries. 64 hex digits, in any case, are a digest (lower-cased);
+ * an empty or missing one must be refused (ARC-02). Any other spelling (a `sha256:` prefix, 63 digits)
+ * the contract does not define: `unspecified`, so no suite may predict its outcome from this.
+ */
+export function readSha256(value: unknown): DigestReading {
+  if (value === undefined || value === null || value === "") return { kind: "missing" };
+  if (typeof value === "string" && /^[0-9a-fA-F]{64}$/.test(value)) return { kind: "digest", hex: value.toLowerCase() };
+  return { kind: "unspecified" };
+}
+
+/** ARC-02: whether `given` names the digest `actual` (hex of the bytes): the same 256 bits, whatever the case of its digits. */
+export function sameSha256(given: string, actual: string): boolean {
+  const a = readSha256(given);
+  const b = readSha256(actual);
+  if (b.kind !== "digest") throw new RangeError(`${JSON.stringify(actual)} is not a SHA-256 hex digest`);
+  return a.kind === "digest" && a.hex === b.hex;
+}
+
+/** ARC-09 and ARC-10: whether a manifest (`extension.toml` as JSON) passes validation. */
+export type ManifestVerdict = { valid: true } | { valid: false; error: "manifest_invalid"; problems: string[] };
+
+type Table = Record<string, unknown>;
+const isTable = (value: unknown): value is Table => value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** SemVer 2.0.0 exactly: `semver.valid` without its leniency (it trims, and takes a `v` or `=` prefix). */
+function isStrictSemver(value: unknown): boolean {
+  return typeof value === "string" && value === value.trim() && !/^[v=]/i.test(value) && semver.valid(value) !== null;
+}
+
+/**
+ * The manifest rules of ARC-09 (name non-empty, strict SemVer version, `[host]` or legacy `[runtime]`
+ * with an entry, keywords ≤ 20 and categories ≤ 10, no empty strings) and ARC-10's grace range
+ * (`stop.grace_seconds` an integer 1–300 when set; in `[host.agent]` / `[runtime]` or at the top
+ * level). A host refuses an invalid manifest with `manifest_invalid`. Other refusals (host range,
+ * reserved env keys, platform) are other clauses' and not judged here.
+ */
+export function predictManifest(manifest: Table): ManifestVerdict {
+  const problems: string[] = [];
+  const { name, version, host, runtime } = manifest;
+  if (typeof name !== "string" || name.trim() === "") problems.push(`name must be a non-empty string, got ${JSON.stringify(name ?? null)}`);
+  if (!isStrictSemver(version)) problems.push(`version must be strict SemVer, got ${JSON.stringify(version ?? null)}`);
+  let agent: Table = {};
+  if (host !== undefined) {
+    const type = isTable(host) ? host.type : undefined;
+    const section = isTable(host) && (type === "agent" || type === "app") ? host[type] : undefined;
+    if (type !== "agent" && type !== "app") problems.push(`[host] type must be "agent" or "app", got ${JSON.stringify(type ?? null)}`);
+    else if (!isTable(section) || typeof section.entry !== "string" || section.entry === "") problems.push(`[host.${type}] needs an entry`);
+    if (type === "agent" && isTable(section)) agent = section;
+  } else if (runtime !== undefined) {
+    if (!isTable(runtime) || runtime.type !== "python" || typeof runtime.entry !== "string" || runtime.entry === "") problems.push("[runtime] needs type \"python\" and an entry");
+    if (isTable(runtime)) agent = runtime;
+  } else {
+    problems.push("neither [host] nor the legacy [runtime] is present");
+  }
+  for (const [key, limit] of [["keywords", ARCHIVE_LIMITS.maxKeywords], ["categories", ARCHIVE_LIMITS.maxCategories]] as const) {
+    const list = manifest[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || !list.every((v) => typeof v === "string")) problems.push(`${key} must be a list of strings`);
+    else if (list.length > limit) problems.push(`${key} has ${list.length} entries; at most ${limit}`);
+    else if (list.some((v: string) => v.trim() === "")) problems.push(`${key} holds an empty string`);
+  }
+  const stop = "stop" in agent ? agent.stop : manifest.stop;
+  if (stop !== undefined) {
+    const grace = isTable(stop) ? stop.grace_seconds : undefined;
+    const { min, max } = ARCHIVE_LIMITS.graceSeconds;
+    if (!isTable(stop)) problems.push("[stop] must be a table");
+    else if (grace !== undefined && (typeof grace !== "number" || !Number.isInteger(grace) || grace < min || grace > max)) problems.push(`stop.grace_seconds must be an integer from ${min} to ${max}, got ${JSON.stringify(grace)}`);
+  }
+  return problems.length === 0 ? { valid: true } : { valid: false, error: "manifest_invalid", problems };
+}

@@ -5,6 +5,7 @@ import { inject } from "vitest";
 import type { FileToPut, StartedCellContainer } from "../../src/containers/cell-container.ts";
 import { TestcontainersCellFactory } from "../../src/containers/testcontainers-cell-factory.ts";
 import type { FixtureIndexEntry } from "../../src/fixtures/build/fixture-index.ts";
+import { crc32Zeros } from "../../src/fixtures/encoding/crc32.ts";
 import type { Cell } from "../../src/matrix/matrix.ts";
 import { fixtureBytes } from "./fixture-files.ts";
 import { poll } from "./timeline.ts";
@@ -19,6 +20,7 @@ const FILES = "/srv/files";
 // that reads format, platform or id from the URL's last segment sees the fixture's real name.
 //
 //   /files/<name>                 the file, with its Content-Length
+//   /nolength/<name>              the file without Content-Length (the end of the body is the close)
 //   /truncate/<name>              Content-Length of the whole file, half the bytes, then close
 //   /stall/<name>                 reads the request and never answers (until the client gives up)
 //   /drip/<name>                  headers with the file's Content-Length, then one byte per 200 ms
@@ -108,6 +110,13 @@ class Handler(BaseHTTPRequestHandler):
                 ok = self.send_bytes(data)
                 self.record(mode=mode, sent=len(data) if ok else -1, outcome="complete" if ok else "client_closed")
                 return
+            if mode == "nolength":
+                data = self.read_file(parts[-1])
+                self.head(200, None)
+                ok = self.send_bytes(data)
+                self.record(mode=mode, sent=len(data) if ok else -1, outcome="complete" if ok else "client_closed")
+                self.close_connection = True
+                return
             if mode == "truncate":
                 data = self.read_file(parts[-1])
                 half = data[: len(data) // 2]
@@ -164,7 +173,7 @@ server.serve_forever()
 /** One request the sidecar served, as it recorded it. */
 export interface SidecarRequest {
   path: string;
-  mode: "files" | "truncate" | "stall" | "drip" | "big";
+  mode: "files" | "nolength" | "truncate" | "stall" | "drip" | "big";
   /** Bytes of the body written before the exchange ended (-1: the write failed). */
   sent: number;
   declared?: number | null;
@@ -175,16 +184,30 @@ export interface SidecarRequest {
   end_ms: number;
 }
 
+/** Bytes a suite made itself (not a built fixture) for the sidecar to serve under `name`. */
+export interface ServedFile {
+  name: string;
+  content: Buffer;
+}
+
+/** What the sidecar serves: a built fixture (by its file's base name) or a file a suite made. */
+export type Served = FixtureIndexEntry | ServedFile;
+
+/** The name a served file has in every route's last segment. */
+export function servedName(file: Served): string {
+  return "content" in file ? file.name : path.basename(file.file);
+}
+
 /** A file-serving HTTP server in its own container on the run's internal network. */
 export class DownloadSidecar implements AsyncDisposable {
   private constructor(readonly container: StartedCellContainer) {}
 
   /**
    * Starts a sidecar from the cell's base image on `network` (the network a booted host is on:
-   * `networkOf(host.container)`), serving `files` by their base names.
+   * `networkOf(host.container)`), serving `files` by their base names (or the names a suite gave them).
    */
-  static async start(cell: Cell, network: string, files: FixtureIndexEntry[], timingFactor = 1): Promise<DownloadSidecar> {
-    const put: FileToPut[] = [{ target: SCRIPT, content: SERVER }, ...files.map((f) => ({ target: `${FILES}/${path.basename(f.file)}`, content: fixtureBytes(f) }))];
+  static async start(cell: Cell, network: string, files: Served[], timingFactor = 1): Promise<DownloadSidecar> {
+    const put: FileToPut[] = [{ target: SCRIPT, content: SERVER }, ...files.map((f) => ({ target: `${FILES}/${servedName(f)}`, content: "content" in f ? f.content : fixtureBytes(f) }))];
     const container = await new TestcontainersCellFactory().start(cell, {
       image: inject("cellImages")[cell.id]!.base,
       network: { name: network },
@@ -208,23 +231,28 @@ export class DownloadSidecar implements AsyncDisposable {
   }
 
   /** URL of a served fixture. */
-  fileUrl(entry: FixtureIndexEntry): string {
-    return `${this.url}/files/${encodeURIComponent(path.basename(entry.file))}`;
+  fileUrl(entry: Served): string {
+    return `${this.url}/files/${encodeURIComponent(servedName(entry))}`;
+  }
+
+  /** URL of a served file whose answer declares no Content-Length: the body ends when the sidecar closes. */
+  noLengthUrl(entry: Served): string {
+    return `${this.url}/nolength/${encodeURIComponent(servedName(entry))}`;
   }
 
   /** A URL whose answer claims the whole file but carries half of it, then closes. */
-  truncatedUrl(entry: FixtureIndexEntry): string {
-    return `${this.url}/truncate/${encodeURIComponent(path.basename(entry.file))}`;
+  truncatedUrl(entry: Served): string {
+    return `${this.url}/truncate/${encodeURIComponent(servedName(entry))}`;
   }
 
   /** A URL that accepts the connection and never answers. */
-  stallUrl(entry: FixtureIndexEntry): string {
-    return `${this.url}/stall/${encodeURIComponent(path.basename(entry.file))}`;
+  stallUrl(entry: Served): string {
+    return `${this.url}/stall/${encodeURIComponent(servedName(entry))}`;
   }
 
   /** A URL that answers at once, then sends the file one byte per 200 ms. */
-  dripUrl(entry: FixtureIndexEntry): string {
-    return `${this.url}/drip/${encodeURIComponent(path.basename(entry.file))}`;
+  dripUrl(entry: Served): string {
+    return `${this.url}/drip/${encodeURIComponent(servedName(entry))}`;
   }
 
   /** A URL serving `bytes` bytes; `length` says what Content-Length the answer declares. */
@@ -276,4 +304,44 @@ export async function networkOf(container: StartedCellContainer): Promise<string
   const names = Object.keys(info.NetworkSettings.Networks ?? {}).filter((n) => !["bridge", "host", "none"].includes(n));
   if (names.length !== 1) throw new Error(`Container ${container.id} of ${container.cell.id} is on networks ${JSON.stringify(names)}; expected exactly one run network`);
   return names[0]!;
+}
+
+/** Largest payload of one stored deflate block (RFC 1951 §3.2.4: LEN is 16 bits). */
+const STORED_BLOCK_MAX = 0xffff;
+
+/**
+ * `archive` (a .tar.gz) made exactly `total` bytes long by appending a second gzip member that
+ * stores (does not compress) zero bytes. RFC 1952 §2.2: a gzip file is a series of members, and a
+ * reader decompresses them one after the other; the extra member adds zero bytes after the tar's
+ * own end-of-archive blocks, which tar readers stop at (and which are themselves zeros). The
+ * archive holds the same files; only its compressed size changes, to the byte.
+ */
+export function padGzip(archive: Buffer, total: number): Buffer {
+  if (archive[0] !== 0x1f || archive[1] !== 0x8b) throw new Error("padGzip pads a gzip file; the archive does not start with the gzip magic");
+  const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]); // deflate, no flags, no mtime, unknown OS
+  const pad = total - archive.length;
+  // Each stored block costs 5 bytes of framing (a byte with BFINAL and BTYPE 00, LEN, NLEN); the
+  // member costs its 10-byte header and 8-byte trailer.
+  let blocks = 1;
+  while (pad - header.length - 8 - 5 * blocks > STORED_BLOCK_MAX * blocks) blocks++;
+  const zeros = pad - header.length - 8 - 5 * blocks;
+  if (zeros < 0) throw new Error(`padGzip cannot make a ${archive.length}-byte archive ${total} bytes long: a gzip member needs at least ${header.length + 8 + 5} bytes`);
+  const parts: Buffer[] = [archive, header];
+  let left = zeros;
+  for (let i = 0; i < blocks; i++) {
+    const len = i === blocks - 1 ? left : Math.min(left, STORED_BLOCK_MAX);
+    const frame = Buffer.alloc(5);
+    frame[0] = i === blocks - 1 ? 1 : 0;
+    frame.writeUInt16LE(len, 1);
+    frame.writeUInt16LE(~len & 0xffff, 3);
+    parts.push(frame, Buffer.alloc(len));
+    left -= len;
+  }
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32Zeros(zeros), 0);
+  trailer.writeUInt32LE(zeros % 2 ** 32, 4);
+  parts.push(trailer);
+  const out = Buffer.concat(parts);
+  if (out.length !== total) throw new Error(`padGzip made ${out.length} bytes instead of ${total}; report this as a distcheck bug`);
+  return out;
 }
