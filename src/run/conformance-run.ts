@@ -4,6 +4,7 @@ import { execa, type ResultPromise } from "execa";
 import { resolveEndpoint } from "../engine/docker-engine.ts";
 import { currentRun } from "./run-identity.ts";
 import { sweep } from "./run-sweeper.ts";
+import { startReaper, type ReaperHandle } from "./reaper.ts";
 import { removeScratchDir } from "./scratch.ts";
 import { TaskRunner } from "./task-runner.ts";
 import { EXIT, type ExitCode } from "./exit-codes.ts";
@@ -184,6 +185,7 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
   });
 
   let testExit = 0;
+  const reapers: ReaperHandle[] = [];
   const runner = new TaskRunner(progress);
   const result = await runner.run(
     [
@@ -207,6 +209,22 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
         title: "images",
         setup: async () => {
           if (opts.build) await buildImages(selection, { mutant: opts.mutant, progress });
+        },
+      },
+      {
+        // From here on a run killed whole (kill -9 of its process group) is cleaned up by its reaper,
+        // with no later distcheck command.
+        title: "reaper",
+        setup: async () => {
+          for (const { engine } of engines) {
+            const reaper = await startReaper(engine.endpoint, run);
+            if ("skipped" in reaper) progress(`no reaper on ${engine.endpoint}: ${reaper.skipped}; a killed run is cleaned up by the next run's sweep`);
+            else reapers.push(reaper);
+          }
+        },
+        teardown: async () => {
+          // The run's sweep removed the reapers with everything else of the run; the connections go last.
+          for (const reaper of reapers) reaper.close();
         },
       },
       {
