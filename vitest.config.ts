@@ -57,6 +57,16 @@ export default defineConfig({
         },
       },
       {
+        // Faults of a whole run (issue #16): a run killed or interrupted, and what it leaves behind.
+        test: {
+          name: "faults",
+          include: ["faults/**/*.faults.test.ts"],
+          environment: "node",
+          testTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // `distcheck certify`: an artifact's dynamic checks on every cell (DISTCHECK_CERTIFY_PLAN).
         test: {
           name: "certify",

@@ -72,12 +72,15 @@ describe("a suite that drifts from the contract fails the check", () => {
   });
 
   it("fails when a clause listed as not yet covered is claimed by a suite, so the list never goes stale", () => {
-    const problems = check([...suiteFiles.map((f) => scan(f)), scan("suites/dir.test.ts", 'it("DIR-01: plugins are folders", () => {});')]);
+    // DIR-01 listed (whether or not it still is) and claimed first by a suite of the test's own.
+    const problems = check([scan("suites/dir.test.ts", 'it("DIR-01: plugins are folders", () => {});'), ...suiteFiles.map((f) => scan(f))], { notYetCovered: [...new Set([...NOT_YET_COVERED, "DIR-01"])] });
     expect(problems).toEqual([expect.stringMatching(/^DIR-01 is listed in NOT_YET_COVERED \(src\/contract\/not-yet-covered\.ts\) but suites\/dir\.test\.ts:1 claims it/)]);
   });
 
   it("fails when a clause is neither claimed nor listed", () => {
-    const problems = check(suiteFiles.map((f) => scan(f)), { notYetCovered: NOT_YET_COVERED.filter((c) => c !== "KRN-02") });
+    // KRN-02 unclaimed (its tests' titles dropped from the scans) and not listed, whether or not its suite has landed.
+    const unclaimed = suiteFiles.map((f) => scan(f)).map((s) => ({ ...s, claimed: s.claimed.filter((c) => c.id !== "KRN-02") }));
+    const problems = check(unclaimed, { notYetCovered: NOT_YET_COVERED.filter((c) => c !== "KRN-02") });
     expect(problems).toEqual([expect.stringMatching(/^KRN-02 \(.+\) is claimed by no test title under suites\/ and is not listed in NOT_YET_COVERED/)]);
   });
 

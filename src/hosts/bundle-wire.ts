@@ -21,6 +21,15 @@ export interface BundleDetail extends BundleRecord {
   routes: Array<{ method: string; path: string }>;
 }
 
+/** What the host's bundle database holds, read from the file itself (not through the API). */
+export interface StoredBundles {
+  /** Whether the database file exists. */
+  exists: boolean;
+  bundles: Array<{ name: string; version: string; state: string }>;
+  /** Every activation record, oldest first, with the name of its bundle. */
+  activations: Array<{ name: string | null; activated_at: string | null; deactivated_at: string | null; activation_error: string | null }>;
+}
+
 /** An answer of the host: status and JSON body. */
 export interface BundleAnswer<T> {
   status: number;
@@ -35,7 +44,28 @@ export interface BundleApi {
   list(): Promise<BundleRecord[]>;
   /** null when the host knows no bundle of that name. */
   detail(name: string): Promise<BundleDetail | null>;
+  /** The URL path at which the host serves a route a bundle registered at `path`. */
+  routePath(name: string, path: string): string;
+  /** The bundle database's files in a data directory (the only thing an import may add there besides stored bundles). */
+  databaseFiles(dataDir: string): string[];
+  /** What the bundle database in a data directory holds, read in the host's container. */
+  stored(dataDir: string): Promise<StoredBundles>;
 }
+
+/** Reads the reference host's SQLite file read-only (a missing file is reported, never created). */
+const READ_STORE_PY = `
+import json, os, sqlite3, sys
+path = sys.argv[1]
+if not os.path.exists(path):
+    print(json.dumps({"exists": False, "bundles": [], "activations": []}))
+    sys.exit(0)
+db = sqlite3.connect("file:" + path + "?mode=ro", uri=True)
+bundles = [dict(zip(("name", "version", "state"), r)) for r in db.execute("SELECT name, version, state FROM extensions ORDER BY name")]
+activations = [dict(zip(("name", "activated_at", "deactivated_at", "activation_error"), r)) for r in db.execute(
+    "SELECT e.name, a.activated_at, a.deactivated_at, a.activation_error FROM extension_activations a "
+    "LEFT JOIN extensions e ON e.id = a.extension_id ORDER BY a.id")]
+print(json.dumps({"exists": True, "bundles": bundles, "activations": activations}))
+`;
 
 /** The reference host's BND API. */
 export class ReferenceBundles implements BundleApi {
@@ -65,5 +95,22 @@ export class ReferenceBundles implements BundleApi {
   async detail(name: string): Promise<BundleDetail | null> {
     const r = await this.call<BundleDetail>("GET", `/api/bundles/${encodeURIComponent(name)}`);
     return r.status === 404 ? null : r.body;
+  }
+
+  /** INTERFACE.md, "Bundles (BND)": `/bundles/<name><path>`. */
+  routePath(name: string, path: string): string {
+    return `/bundles/${encodeURIComponent(name)}${path}`;
+  }
+
+  /** `<data_dir>/bundles.sqlite3` and the journal SQLite keeps beside it while it writes. */
+  databaseFiles(dataDir: string): string[] {
+    const db = `${dataDir.replace(/\/+$/, "")}/bundles.sqlite3`;
+    return [db, `${db}-journal`, `${db}-wal`, `${db}-shm`];
+  }
+
+  async stored(dataDir: string): Promise<StoredBundles> {
+    const r = await this.http.exec(["python3", "-c", READ_STORE_PY, this.databaseFiles(dataDir)[0]!]);
+    if (r.exitCode !== 0) throw new Error(`reading the bundle database in ${dataDir} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout) as StoredBundles;
   }
 }

@@ -23,12 +23,17 @@ export interface DiscoveredPlugin {
 }
 
 export interface PluginDirectoryApi {
+  /** The entry point group the host discovers wheel plugins in (DIR-03: a `*.plugins` group). */
+  readonly group: string;
   plugins(): Promise<DiscoveredPlugin[]>;
   permissions(): Promise<Array<{ permission: string; plugin: string }>>;
 }
 
 /** The reference host's DIR API. */
 export class ReferencePluginDirectory implements PluginDirectoryApi {
+  /** INTERFACE.md, configuration `plugin_group`. */
+  readonly group = "distcheck.plugins";
+
   constructor(private readonly http: HostHttp) {}
 
   plugins(): Promise<DiscoveredPlugin[]> {

@@ -109,7 +109,7 @@ class ReferenceArchiveAgent implements ArchiveAgent {
  */
 export class ReferenceHostAdapter implements HostAdapter {
   readonly id = "reference";
-  readonly families = ["WHL", "ARC", "HST"] as const;
+  readonly families = ["WHL", "ARC", "DIR", "BND", "KRN", "HST"] as const;
   readonly templateId = "reference";
   readonly entryPointGroup = REFERENCE_DEFAULTS.entry_point_group;
   readonly port = REFERENCE_DEFAULTS.port;

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { resolveEndpoint } from "../engine/docker-engine.ts";
@@ -276,6 +276,10 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
   const wall = ((performance.now() - wallStart) / 1000).toFixed(1);
   if (result.status === "interrupted") {
     progress(`interrupted after ${wall} s; everything this run created was removed`);
+    // What ran is still reported (its gate fails: the clauses that did not run are missing).
+    if (existsSync(resultsDir)) {
+      await publishReport({ selection, reportsRoot, runId: run.runId, resultsDirs: [resultsDir], filtered, progress, out: opts.out }).catch((error: unknown) => progress(`the report of the interrupted run could not be written: ${(error as Error).message}`));
+    }
     return EXIT.interrupted;
   }
   if (result.error) throw result.error;

@@ -78,8 +78,15 @@ def config(**overrides):
         "kill_confirm": 1.0,
         "start_check": 0.5,
         "platform": "linux-x86_64",
+        # DIR: no plugins unless a test passes its own root and group.
+        "plugins_root": "/nonexistent/distcheck-test-plugins",
+        "plugin_group": "distcheck.test.none.plugins",
         "core_version": "0.8.0",
         "agent_version": "25.1.0",
+        # KRN: no kernel plugins unless a test passes its own root.
+        "kernel_root": "/nonexistent/distcheck-test-kernel",
+        # BND: the bundle store lives in data_dir (only tests that pass their own temp dir open it).
+        "bundles_enabled": True,
     }
     values.update(overrides)
     return SimpleNamespace(values=values, **values)

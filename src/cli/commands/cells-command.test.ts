@@ -17,8 +17,8 @@ describe("distcheck cells", () => {
   afterEach(() => vi.restoreAllMocks());
 
   it("prints the clauses of the contract that no suite covers yet, with the contract version", async () => {
-    expect(NOT_YET_COVERED.length).toBeGreaterThan(0);
-    expect(await cells([])).toContain(`contract ${CONTRACT.version}: not yet covered by any suite: ${NOT_YET_COVERED.join(", ")}\n`);
+    // "none" once every clause has a suite.
+    expect(await cells([])).toContain(`contract ${CONTRACT.version}: not yet covered by any suite: ${NOT_YET_COVERED.join(", ") || "none"}\n`);
   });
 
   it("carries them in --json beside the cells", async () => {

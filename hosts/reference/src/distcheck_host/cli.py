@@ -31,7 +31,7 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     for key in KEYS:
         flag = "--" + key.name.replace("_", "-")
-        kind = {"int": int, "float": float, "str": str, "list": str}[key.kind]
+        kind = {"int": int, "float": float, "str": str, "list": str, "bool": str}[key.kind]
         default = ",".join(key.default) if key.kind == "list" else key.default
         serve.add_argument(flag, dest=key.name, type=kind, default=None,
                            help=f"{key.help} (default: {default!r}{', comma-separated' if key.kind == 'list' else ''})")

@@ -32,10 +32,19 @@ def _parse_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _parse_bool(text: str) -> bool:
+    word = text.strip().lower()
+    if word in ("true", "1", "yes", "on"):
+        return True
+    if word in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
-    kind: str  # int | float | str | list
+    kind: str  # int | float | str | list | bool
     default: Any
     help: str
     minimum: float | None = None
@@ -47,6 +56,7 @@ class Key:
             "float": _parse_float,
             "str": str,
             "list": _parse_list,
+            "bool": _parse_bool,
         }[self.kind]
         return parser(text)
 
@@ -66,8 +76,12 @@ KEYS: tuple[Key, ...] = (
     Key("kill_confirm", "float", 1.0, "seconds to confirm exit after SIGKILL (ARC-15)", 0.001),
     Key("start_check", "float", 1.0, "an upgraded extension that exits within this many seconds failed to start (ARC-16)", 0),
     Key("platform", "str", "", "platform target of this host, e.g. linux-x86_64 (empty: detected)"),
+    Key("plugins_root", "str", "/opt/distcheck-plugins", "folder whose plugins/<slug>/plugin.yaml are plugin directories (DIR)"),
+    Key("plugin_group", "str", "distcheck.plugins", "entry point group of plugins shipped as wheels (DIR-03)"),
     Key("core_version", "str", __version__, "PEP 440 version WHL requires_core_version is checked against"),
     Key("agent_version", "str", "25.1.0", "SemVer version ARC host version ranges are checked against"),
+    Key("kernel_root", "str", "/opt/distcheck-kernel", "folder whose domains/<domain>/plugins/*.py the plugin kernel loads (KRN)"),
+    Key("bundles_enabled", "bool", True, "whether bundles can be imported over HTTP and activated (BND)"),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 
@@ -129,7 +143,7 @@ def _coerce(key: Key, value: Any, where: str) -> Any:
         except ValueError:
             raise HostError(
                 "config_invalid",
-                f"{key.name} from {where} must be {'an integer' if key.kind == 'int' else 'a number' if key.kind == 'float' else 'a list'}, got {value!r}.",
+                f"{key.name} from {where} must be {'an integer' if key.kind == 'int' else 'a number' if key.kind == 'float' else 'true or false' if key.kind == 'bool' else 'a list'}, got {value!r}.",
             ) from None
     if key.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
@@ -145,6 +159,9 @@ def _coerce(key: Key, value: Any, where: str) -> Any:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise HostError("config_invalid", f"{key.name} from {where} must be a list of strings, got {value!r}.")
         value = list(value)
+    elif key.kind == "bool":
+        if not isinstance(value, bool):
+            raise HostError("config_invalid", f"{key.name} from {where} must be true or false, got {value!r}.")
     if key.minimum is not None and value < key.minimum:
         raise HostError("config_invalid", f"{key.name} from {where} is {value}; the minimum is {key.minimum:g}.")
     if key.maximum is not None and value > key.maximum:

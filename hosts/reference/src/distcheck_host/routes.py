@@ -33,16 +33,33 @@ HOST_ROUTES: tuple[HostRoute, ...] = (
     HostRoute("GET", re.compile(r"^/api/diagnostics$"), "_diagnostics"),
     HostRoute("GET", re.compile(r"^/api/registry$"), "_registry"),
     HostRoute("GET", re.compile(r"^/api/events$"), "_events"),
+    HostRoute("GET", re.compile(r"^/api/plugins$"), "_plugin_list"),  # DIR (plugin_dirs.py)
+    HostRoute("GET", re.compile(r"^/api/permissions$"), "_plugin_permissions"),  # DIR
     HostRoute("GET", re.compile(r"^/api/agent/extensions$"), "_agent_list"),
     HostRoute("GET", re.compile(r"^/extensions/([^/]+)/(.+)$"), "_static", raw=True),
     HostRoute("POST", re.compile(r"^/api/agent/install$"), "_agent_install", exclusive=True),
     # One entry for status, start, stop and config: it answers 405 itself for a wrong method.
     HostRoute("*", AGENT_EXTENSION, "_agent_extension", raw=True, exclusive=True),
+    # KRN (kernel.py): the plugin listing, and every method under /kernel/ to the kernel's endpoints,
+    # which answers the envelope {success, data, error} itself (also 404 and 405).
+    HostRoute("GET", re.compile(r"^/api/kernel/plugins$"), "_kernel_plugins"),
+    HostRoute("*", re.compile(r"^/kernel(/.*)$"), "_kernel_endpoint", exclusive=True),
+    # BND (bundles.py): the listing, the import (the raw body is the zip), and one entry for a bundle's
+    # detail, activate and deactivate that answers 405 itself for a wrong method.
+    HostRoute("GET", re.compile(r"^/api/bundles$"), "_bundles_list"),
+    HostRoute("POST", re.compile(r"^/api/bundles/import$"), "_bundles_import", exclusive=True),
+    HostRoute("*", re.compile(r"^/api/bundles/([^/]+)(?:/(activate|deactivate))?$"), "_bundle", raw=True, exclusive=True),
 )
 
 # Extension routes may not start with these (registry.check_route): every host route's fixed prefix.
 RESERVED_PREFIXES = ("/api/agent/", "/api/extensions", "/api/diagnostics", "/api/registry", "/api/config",
                      "/api/version", "/api/events", "/extensions/", "/healthz", "/readyz")
+# DIR: plugin routes are mounted by the host at /plugins/<name><path> (plugin_dirs.py), never by extensions.
+RESERVED_PREFIXES += ("/plugins/", "/api/plugins", "/api/permissions")
+# KRN: kernel endpoints are mounted at /kernel<path> (kernel.py), never by extensions.
+RESERVED_PREFIXES += ("/kernel/", "/api/kernel")
+# BND: bundle routes are mounted at /bundles/<name><path> (bundles.py), never by extensions.
+RESERVED_PREFIXES += ("/bundles/", "/api/bundles")
 
 
 def match_host_route(method: str, path: str, raw_path: str) -> tuple[HostRoute, tuple[str, ...]] | None:

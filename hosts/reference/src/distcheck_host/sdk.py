@@ -86,4 +86,49 @@ class Host:
         self._staged.shutdown_callbacks.append(fn)
 
 
-__all__ = ["Extension", "Host", "Request"]
+class Router:
+    """The routes of a plugin directory's router (DIR-03; INTERFACE.md, "Plugin directories").
+
+    `router = Router()`, then `@router.get("/ping")` on `handler(request) -> JSON value` (or a
+    `(status, value)` tuple). The host mounts each route of plugin `<name>` at `/plugins/<name><path>`.
+    """
+
+    METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
+
+    def __init__(self) -> None:
+        self.routes: list[tuple[str, str, Callable[[Request], Any]]] = []
+
+    def add_route(self, method: str, path: str, handler: Callable[[Request], Any]) -> None:
+        method = method.upper()
+        if method not in self.METHODS:
+            raise ValueError(f"method {method!r} is not one of {', '.join(self.METHODS)}")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError(f"route path {path!r} must start with '/'")
+        if not callable(handler):
+            raise TypeError(f"handler for {method} {path} is not callable")
+        self.routes.append((method, path, handler))
+
+    def route(self, method: str, path: str) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
+        def register(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+            self.add_route(method, path, handler)
+            return handler
+
+        return register
+
+    def get(self, path: str) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
+        return self.route("GET", path)
+
+    def post(self, path: str) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
+        return self.route("POST", path)
+
+    def put(self, path: str) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
+        return self.route("PUT", path)
+
+    def delete(self, path: str) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
+        return self.route("DELETE", path)
+
+    def patch(self, path: str) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
+        return self.route("PATCH", path)
+
+
+__all__ = ["Extension", "Host", "Request", "Router"]

@@ -42,6 +42,13 @@ class HostApp:
         self.ready_ms: float | None = None
         self.shutting_down = False
         self._plugins: dict[str, Any] = {}
+        self.plugin_dirs: Any = None  # DIR: plugin_dirs.PluginDirectories once booted
+        from .kernel import Kernel  # KRN: the plugin kernel; no threads until boot() finds plugins
+
+        self.kernel = Kernel(config, self.events)
+        from .bundles import Bundles  # BND: bundles imported over HTTP; its store is opened by boot()
+
+        self.bundles = Bundles(config, self.events, self.registry)
 
     def boot(self) -> None:
         """Discovery and every setup() (HST-02); a failing extension never prevents readiness."""
@@ -66,6 +73,15 @@ class HostApp:
         except Exception:  # discovery itself must never keep the host from serving
             log.error("wheel discovery failed:\n%s", traceback.format_exc())
         self.diagnostics = [d.as_json() for d in loader.diagnostics]
+        try:  # DIR: plugin directories and wheel plugins (plugin_dirs.py); never keeps the host from serving
+            from .plugin_dirs import load_plugin_dirs
+
+            self.plugin_dirs = load_plugin_dirs(self.config, self.registry)
+            self.diagnostics.extend(self.plugin_dirs.diagnostics)
+        except Exception:
+            log.error("plugin discovery failed:\n%s", traceback.format_exc())
+        self.diagnostics.extend(self.kernel.boot())  # KRN: kernel plugins (kernel.py); never raises
+        self.bundles.load()  # BND: the bundle store, and bundles activated before a restart (bundles.py); never raises
         self.ready_ms = round((time.monotonic() - self.started_at) * 1000, 1)
         self.ready = True
         self.events.emit("ready", ready_ms=self.ready_ms, extensions=len(self.extensions),
@@ -107,6 +123,7 @@ class HostApp:
                              **({"message": outcome["error"]} if "error" in outcome else {}))
             if status != "ok":
                 log.warning("shutdown callback of %s: %s", owner, outcome.get("error", "did not finish in time"))
+        self.kernel.shutdown(deadline - time.monotonic() - 0.2)  # KRN: loop and pool, within what is left
         self.events.emit("shutdown_complete", elapsed_ms=round((time.monotonic() - t0) * 1000, 1))
 
     # -- API answers --------------------------------------------------------------------------------
@@ -237,6 +254,37 @@ class Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(self._query))
         since = float(query["since"]) if query.get("since") else None
         return self._ok(self.app.events.snapshot(since))
+
+    def _plugin_list(self, _method: str, _path: str) -> int:  # DIR
+        dirs = self.app.plugin_dirs
+        return self._ok(dirs.list_json() if dirs is not None else [])
+
+    def _plugin_permissions(self, _method: str, _path: str) -> int:  # DIR
+        dirs = self.app.plugin_dirs
+        return self._ok(dirs.permissions_json() if dirs is not None else [])
+
+    def _kernel_plugins(self, _method: str, _path: str) -> int:  # KRN
+        return self._ok(self.app.kernel.plugins_json())
+
+    def _kernel_endpoint(self, method: str, _path: str, rest: str) -> int:  # KRN: always the envelope
+        status, body = self.app.kernel.dispatch(method, rest, self._query, dict(self.headers.items()), self._body)
+        self._send(status, body)
+        return status
+
+    def _bundles_list(self, _method: str, _path: str) -> int:  # BND
+        return self._ok(self.app.bundles.list())
+
+    def _bundles_import(self, _method: str, _path: str) -> int:  # BND: the raw body is the zip (bundles.py)
+        self._json(201, self.app.bundles.import_request(self.headers, self.rfile))
+        return 201
+
+    def _bundle(self, method: str, path: str, raw_name: str, action: str | None) -> int:  # BND
+        bundles, name = self.app.bundles, unquote(raw_name)
+        if action is None and method == "GET":
+            return self._ok(bundles.detail(name))
+        if action in ("activate", "deactivate") and method == "POST":
+            return self._ok(bundles.activate(name) if action == "activate" else bundles.deactivate(name))
+        return self._not_allowed(method, path)
 
     def _agent_list(self, _method: str, _path: str) -> int:
         return self._ok(self.app.agent.list_status())

@@ -206,18 +206,21 @@ def _walk(path: str, kind: str, display: str):
         yield item
 
 
-def scan_archive(path: str, kind: str, limits: Limits, display: str) -> _Counter:
-    """First pass: validate every member without writing anything."""
+def scan_archive(path: str, kind: str, limits: Limits, display: str, check_root: bool = True) -> _Counter:
+    """First pass: validate every member without writing anything. `check_root=False` leaves out the
+    extension.toml rule (ARC-06) for archives with a manifest of their own (bundles.py)."""
     counter = _Counter(display, limits)
     for member, _ in _walk(path, kind, display):
         counter.add(member)
-    _check_root(display, counter.entries.files)
+    if check_root:
+        _check_root(display, counter.entries.files)
     return counter
 
 
-def extract_archive(path: str, kind: str, dest: str, limits: Limits, display: str) -> ExtractResult:
+def extract_archive(path: str, kind: str, dest: str, limits: Limits, display: str,
+                    check_root: bool = True) -> ExtractResult:
     """Validate, then extract into the empty directory `dest` (which the caller removes on failure)."""
-    scan_archive(path, kind, limits, display)
+    scan_archive(path, kind, limits, display, check_root)
     result = ExtractResult()
     errors = _read_errors()
     check = EntrySet()
