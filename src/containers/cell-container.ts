@@ -51,12 +51,33 @@ export interface StartedCellContainer extends AsyncDisposable {
   readFile(path: string): Promise<Buffer>;
   /** A file's bytes, or undefined when there is no file at `path` (Engine API, no process). */
   readFileIfExists(path: string): Promise<Buffer | undefined>;
+  /**
+   * Every path under a folder (the folder included), from the archive endpoint's tar stream read in
+   * memory, never extracted and with no process started in the container.
+   */
+  readTree(path: string): Promise<TreeEntry[]>;
   /** Whether anything exists at `path`, through the archive endpoint's stat (no process). */
   exists(path: string): Promise<boolean>;
   /** The processes running in the container, through the Engine API's top endpoint (ps runs on the engine's machine, natively). */
   processes(): Promise<Array<{ pid: number; command: string }>>;
   /** Stops and removes the container. */
   stop(): Promise<StoppedCellContainer>;
+}
+
+/** One path of a tree read through the Engine API. */
+export interface TreeEntry {
+  /** Absolute path in the container. */
+  path: string;
+  /** `f` file (hard links too), `d` directory, `l` symlink, `p` fifo, `c`/`b` devices. */
+  type: string;
+  /** Bytes of a regular file; 0 for the others. */
+  size: number;
+  /** Permission bits in octal, setuid/setgid/sticky included (e.g. "4755"). */
+  mode: string;
+  /** Modification time in seconds, as precise as the engine's tar gives it. */
+  mtime: string;
+  /** Symlink target, empty otherwise. */
+  target: string;
 }
 
 export interface StoppedCellContainer {

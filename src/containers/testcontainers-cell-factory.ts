@@ -5,8 +5,12 @@ import type { Cell } from "../matrix/matrix.ts";
 import { containerEnv } from "../platform/platforms.ts";
 import { runLabels } from "../run/run-identity.ts";
 import Docker from "dockerode";
+import { Parser as TarParser } from "tar";
 import { dockerOptions, resolveEndpoint } from "../engine/docker-engine.ts";
-import { EXEC_COUNTS, execKey, type CellContainerFactory, type CellContainerOptions, type ExecOptions, type ExecResult, type FileToPut, type StartedCellContainer, type StoppedCellContainer } from "./cell-container.ts";
+import { EXEC_COUNTS, execKey, type CellContainerFactory, type CellContainerOptions, type ExecOptions, type ExecResult, type FileToPut, type StartedCellContainer, type StoppedCellContainer, type TreeEntry } from "./cell-container.ts";
+
+/** tar entry types as find's %y letters (a hard link is a regular file to find). */
+const TREE_TYPES: Record<string, string> = { File: "f", OldFile: "f", ContiguousFile: "f", Link: "f", Directory: "d", SymbolicLink: "l", FIFO: "p", CharacterDevice: "c", BlockDevice: "b" };
 
 let client: Docker | undefined;
 /** The Engine API client of the engine testcontainers talks to (DOCKER_HOST), for what testcontainers has no call for. */
@@ -110,6 +114,35 @@ class StartedTestcontainersCell implements StartedCellContainer {
       if ((error as DistcheckError).code === "container_file_missing") return undefined;
       throw error;
     }
+  }
+
+  async readTree(path: string): Promise<TreeEntry[]> {
+    const root = path.replace(/\/+$/, "") || "/";
+    const parent = root === "/" ? "" : root.slice(0, root.lastIndexOf("/"));
+    const entries: TreeEntry[] = [];
+    const parser = new TarParser({
+      onReadEntry: (entry) => {
+        const name = String(entry.path).replace(/\/+$/, "");
+        entries.push({
+          path: `${parent}/${name}`,
+          type: TREE_TYPES[entry.type] ?? "?",
+          size: entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile" ? (entry.size ?? 0) : 0,
+          mode: ((entry.mode ?? 0) & 0o7777).toString(8),
+          mtime: entry.mtime ? String(entry.mtime.getTime() / 1000) : "0",
+          target: entry.linkpath ?? "",
+        });
+        entry.resume();
+      },
+    });
+    try {
+      const stream = await this.container.copyArchiveFromContainer(root);
+      for await (const chunk of stream) parser.write(Buffer.from(chunk as Buffer));
+      parser.end();
+    } catch (cause) {
+      const missing = (cause as { statusCode?: number } | null)?.statusCode === 404;
+      throw containerFailure(missing ? "container_file_missing" : "container_copy_failed", this.cell, this.id, `read the tree ${root}`, cause);
+    }
+    return entries;
   }
 
   async exists(path: string): Promise<boolean> {

@@ -62,6 +62,9 @@ function shellQuote(value: string): string {
 export async function snapshotFilesystem(container: StartedCellContainer, options: SnapshotOptions = {}): Promise<FilesystemSnapshot> {
   const root = options.root ?? "/";
   const exclude = [...(root === "/" ? ["/proc", "/sys", "/dev"] : []), WITNESS_FILE, HARNESS_DIR, ...(options.exclude ?? [])];
+  // A folder (a data directory) is read through the Engine API's archive endpoint: no process starts
+  // in the container. The whole filesystem stays one `find`: its tar would carry every file's bytes.
+  if (root !== "/") return snapshotTree(container, root, exclude);
   const prune = exclude.flatMap((p) => ["-path", p, "-prune", "-o"]);
   // %y type, %s size, %m mode (octal), %T@ mtime, %l link target, %p path; fields end with NUL.
   // find runs without a shell: under emulation every process start costs.
@@ -74,6 +77,18 @@ export async function snapshotFilesystem(container: StartedCellContainer, option
     snapshot.set(p, { type, size: Number(size), mode, mtime, target });
   }
   if (!snapshot.has(root.replace(/\/+$/, "") || "/")) throw new Error(`find over ${root} in ${container.cell.id} did not list the root itself (does it exist?)`);
+  return snapshot;
+}
+
+async function snapshotTree(container: StartedCellContainer, root: string, exclude: string[]): Promise<FilesystemSnapshot> {
+  const base = root.replace(/\/+$/, "");
+  const excluded = (p: string): boolean => exclude.some((x) => p === x || p.startsWith(`${x}/`));
+  const snapshot: FilesystemSnapshot = new Map();
+  for (const e of await container.readTree(base)) {
+    if (excluded(e.path)) continue;
+    snapshot.set(e.path, { type: e.type, size: e.size, mode: e.mode, mtime: e.mtime, target: e.target });
+  }
+  if (!snapshot.has(base)) throw new Error(`the tree of ${root} in ${container.cell.id} did not list the root itself (does it exist?)`);
   return snapshot;
 }
 
