@@ -30,6 +30,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/** The environment without any DISTCHECK_ variable a parent run or test left in it. */
+function withoutDistcheck(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => !e[0].startsWith("DISTCHECK_") && e[1] !== undefined));
+}
+
 /** `distcheck run` of one suite on the native bookworm cell, as its own process group, with a known run id. */
 function startRun(runId: string, suite: string): ResultPromise {
   runIds.push(runId);
@@ -38,7 +43,9 @@ function startRun(runId: string, suite: string): ResultPromise {
     detached: true,
     reject: false,
     all: true,
-    env: { DISTCHECK_RUN_ID: runId, DISTCHECK_OWNER_PID: "", CI: "" },
+    // The run owns itself (its own pid), as a CI job's run does.
+    extendEnv: false,
+    env: { ...withoutDistcheck(process.env), DISTCHECK_RUN_ID: runId, CI: "" },
   });
 }
 
@@ -84,7 +91,7 @@ describe("faults", () => {
     await new Promise((res) => setTimeout(res, 8_000));
     process.kill(run.pid!, "SIGINT");
     const r = await run;
-    expect(r.exitCode, String(r.all ?? "").slice(-3000)).toBe(130);
+    expect(r.exitCode, `signal ${r.signal ?? "none"}; output:\n${String(r.all ?? "").slice(-3000)}`).toBe(130);
     const summaryFile = path.join(reports, runId, "summary.json");
     expect(existsSync(summaryFile), `${summaryFile} written`).toBe(true);
     const summary = JSON.parse(readFileSync(summaryFile, "utf8")) as { gate: { passed: boolean }; totals: Record<string, number> };

@@ -34,7 +34,10 @@ export function currentRun(env: NodeJS.ProcessEnv = process.env): RunIdentity {
     env.DISTCHECK_RUN_ID = newRunId();
     env.DISTCHECK_OWNER_PID = String(process.pid);
   }
-  return { runId: env.DISTCHECK_RUN_ID, ownerPid: Number(env.DISTCHECK_OWNER_PID ?? process.pid), ownerHost: os.hostname() };
+  // A run id given without an owner (a person or a test naming the run) is owned by this process: an
+  // empty owner must never read as pid 0, which every sweep would take for a dead run's.
+  if (!env.DISTCHECK_OWNER_PID || !(Number(env.DISTCHECK_OWNER_PID) > 0)) env.DISTCHECK_OWNER_PID = String(process.pid);
+  return { runId: env.DISTCHECK_RUN_ID, ownerPid: Number(env.DISTCHECK_OWNER_PID), ownerHost: os.hostname() };
 }
 
 export function runLabels(run: RunIdentity = currentRun()): Record<string, string> {

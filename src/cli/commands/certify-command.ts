@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { ArtifactError, CERTIFY_EXIT } from "../../certify/index.ts";
 import { runCertification } from "../../certify/certify-run.ts";
 import { isDistcheckError } from "../../errors/distcheck-error.ts";
-import { collect, out, progress } from "../context.ts";
+import { collect, onSignals, out, progress } from "../context.ts";
 
 interface CertifyCliOptions {
   host: string;
@@ -15,17 +15,6 @@ interface CertifyCliOptions {
   out: string;
   strict?: boolean;
   json?: boolean;
-}
-
-/** SIGINT and SIGTERM stop the certification cleanly. */
-function onSignals(stop: (reason: string) => void): () => void {
-  const onSignal = (sig: NodeJS.Signals): void => stop(sig);
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  return () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  };
 }
 
 /** `distcheck certify ARTIFACT...`: static and dynamic checks, a verdict, optionally a signed bundle. */

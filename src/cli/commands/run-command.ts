@@ -2,18 +2,7 @@ import type { Command } from "commander";
 import { checkRunBundleRequest } from "../../certify/index.ts";
 import { runConformance } from "../../run/conformance-run.ts";
 import type { MatrixOptions } from "../../matrix/selection.ts";
-import { collect, out, progress } from "../context.ts";
-
-/** SIGINT and SIGTERM stop the run cleanly (once each: a second of the same kind ends the process). */
-function onSignals(stop: (reason: string) => void): () => void {
-  const onSignal = (sig: NodeJS.Signals): void => stop(sig);
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  return () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  };
-}
+import { collect, onSignals, out, progress } from "../context.ts";
 
 export function registerRunCommand(program: Command): void {
   program
