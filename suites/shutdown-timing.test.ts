@@ -474,7 +474,11 @@ describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
       expect(term!.t_ms).toBeGreaterThanOrEqual(r.sent);
       const death = r.gone.get(ext.pid);
       expect(death, `${ext.a.name} (pid ${ext.pid}) did not exit`).toBeDefined();
-      expect(death! - term!.t_ms, `${ext.a.name} was killed before its grace`).toBeGreaterThanOrEqual(expectedGrace(ext.a.decl) * 1000 - NATIVE_TOLERANCE.early * factor);
+      // Here SIGTERM is known only from the extension's own witness line, which its handler writes
+      // when the process is next scheduled: on a loaded machine that is tens of milliseconds after the
+      // host sent it (seen: 30 ms on linux-x86_64). One poll period covers it; a kill half a grace
+      // early (arc15-sigkill-at-half-grace) still fails.
+      expect(death! - term!.t_ms, `${ext.a.name} was killed before its grace`).toBeGreaterThanOrEqual(expectedGrace(ext.a.decl) * 1000 - CONTRACT.pollMs - NATIVE_TOLERANCE.early * factor);
     }
   }), T(120_000));
 
