@@ -11,6 +11,7 @@ import { archive, wheel } from "./support/fixture-files.ts";
 import { adapterOf, attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
 import { hostEvents, once, Timeline, waitFor } from "./support/timeline.ts";
 import { fixtureArchive, installArchive, packedArchive, type InstallableArchive } from "./support/agent.ts";
+import { schemaDefaults } from "../src/oracle/config-schema-defaults.ts";
 
 // Defaults, read from inside the container: the effective manifest of archives that omit fields
 // (ARC-10), the environment an extension process really gets (ARC-13), config.json from schema
@@ -172,24 +173,6 @@ function observedDefaults(manifest: Json): Json {
     keywords: manifest.keywords,
     categories: manifest.categories,
   };
-}
-
-/**
- * Defaults of a JSON Schema, computed by the harness (ARC-14): an explicit `default` wins;
- * otherwise an object collects the defaults of its properties, nested objects included, and an
- * object with no default anywhere below is left out.
- */
-function schemaDefaults(schema: unknown): unknown {
-  if (typeof schema !== "object" || schema === null) return undefined;
-  const s = schema as Json;
-  if ("default" in s) return structuredClone(s.default);
-  if (typeof s.properties !== "object" || s.properties === null) return undefined;
-  const out: Json = {};
-  for (const [key, sub] of Object.entries(s.properties as Json)) {
-    const value = schemaDefaults(sub);
-    if (value !== undefined) out[key] = value;
-  }
-  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 // ARC-10, 13 and 14 need an archive agent; the HST-01 precedence tests here need a host that reports

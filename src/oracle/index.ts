@@ -25,3 +25,4 @@ export {
 } from "./archive-oracle.ts";
 export { OracleError } from "./oracle-error.ts";
 export { isValidExtensionId, localExtensionId } from "./extension-id.ts";
+export { schemaDefaults } from "./config-schema-defaults.ts";

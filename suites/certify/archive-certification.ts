@@ -5,6 +5,7 @@ import type { BootedHost } from "../../src/hosts/booted-host.ts";
 import type { ExtensionStatus } from "../../src/hosts/host-wire.ts";
 import type { Cell } from "../../src/matrix/matrix.ts";
 import { pickPlatformPackage } from "../../src/oracle/archive-oracle.ts";
+import { schemaDefaults } from "../../src/oracle/config-schema-defaults.ts";
 import { adapterOf, bootHost, scaledTimeout } from "../support/host.ts";
 import { waitFor } from "../support/timeline.ts";
 import { fail, notApplicable, outcome, pass, type CellRecorder } from "./cell-recorder.ts";
@@ -16,23 +17,6 @@ type Json = Record<string, unknown>;
 /** Seconds an extension must stay up after it started, natively (scaled by the platform factor, capped). */
 const STAY_UP_S = 3;
 const STAY_UP_CAP_MS = 45_000;
-
-/**
- * Defaults of a JSON Schema (ARC-14), computed by the harness: an explicit `default` wins; an object
- * collects its properties' defaults, nested objects included; nothing below means no default.
- */
-export function schemaDefaults(schema: unknown): unknown {
-  if (typeof schema !== "object" || schema === null) return undefined;
-  const s = schema as Json;
-  if ("default" in s) return structuredClone(s.default);
-  if (typeof s.properties !== "object" || s.properties === null) return undefined;
-  const out: Json = {};
-  for (const [key, sub] of Object.entries(s.properties as Json)) {
-    const value = schemaDefaults(sub);
-    if (value !== undefined) out[key] = value;
-  }
-  return Object.keys(out).length > 0 ? out : undefined;
-}
 
 /** A saved configuration that differs from the defaults in one leaf, so a carried-over one can be told from a fresh one. */
 function changedConfig(config: unknown): Json {
