@@ -10,7 +10,7 @@ import { enginesFor, select, type Selection } from "../matrix/selection.ts";
 import { isPep440Specifier, specifierBoundaries } from "../oracle/pep440.ts";
 import { generateAllureReport } from "../report/allure-generator.ts";
 import { currentRun } from "../run/run-identity.ts";
-import { toEnv } from "../run/run-protocol.ts";
+import { startSuites } from "../run/suite-process.ts";
 import { sweep } from "../run/run-sweeper.ts";
 import { removeScratchDir, scratchDir } from "../run/scratch.ts";
 import { TaskRunner } from "../run/task-runner.ts";
@@ -260,25 +260,7 @@ async function runSuite(selection: Selection, hostId: string, opts: CertifyRunOp
           for (const { platforms, engine } of engines) {
             if (signal.aborted) return;
             progress(`certifying on ${engine.endpoint} for ${platforms.join(", ")}`);
-            child = execa("npx", ["vitest", "run", "--project", "certify"], {
-              cwd: selection.root,
-              stdio: "inherit",
-              reject: false,
-              env: {
-                ...toEnv({
-                  runId: run.runId,
-                  ownerPid: run.ownerPid,
-                  parentPid: process.pid,
-                  matrixFile: selection.matrixFile,
-                  platforms,
-                  pythons: opts.python,
-                  hosts: [hostId],
-                  resultsDir: allureResults,
-                  dockerHost: resolveEndpoint(selection.matrix.platforms.find((p) => p.id === platforms[0])?.engine ?? "env"),
-                }),
-                [CERTIFY_PLAN_VARIABLE]: planFile,
-              },
-            });
+            child = startSuites(selection, "certify", [], { runId: run.runId, ownerPid: run.ownerPid, parentPid: process.pid, platforms, pythons: opts.python, hosts: [hostId], resultsDir: allureResults }, { [CERTIFY_PLAN_VARIABLE]: planFile });
             await child;
             child = undefined;
           }

@@ -1,26 +1,13 @@
 import type { HostHttp } from "./host-adapter.ts";
+import type { ListedPlugin } from "../oracle/plugin-directory-judge.ts";
 
 /**
  * DIR in contract terms (hosts/reference/SEED-SYSTEMS.md): the plugins a host discovered from its
  * plugin directories and from wheels, and the permissions they registered.
  */
 
-/** One discovered plugin as the host reports it. */
-export interface DiscoveredPlugin {
-  name: string;
-  version: string;
-  display_name?: string | null;
-  source: "directory" | "wheel";
-  path: string;
-  routers: string[];
-  routes: Array<{ method: string; path: string }>;
-  permissions: string[];
-  nav?: unknown;
-  seed_groups?: unknown;
-  frontend_entry?: string | null;
-  dbt_workspace?: string | null;
-  warnings: string[];
-}
+/** One discovered plugin as the host reports it (the judge's type: the oracle compares exactly this). */
+export type DiscoveredPlugin = ListedPlugin;
 
 export interface PluginDirectoryApi {
   /** The entry point group the host discovers wheel plugins in (DIR-03: a `*.plugins` group). */

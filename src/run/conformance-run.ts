@@ -1,14 +1,13 @@
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { execa, type ResultPromise } from "execa";
-import { resolveEndpoint } from "../engine/docker-engine.ts";
+import type { ResultPromise } from "execa";
 import { currentRun } from "./run-identity.ts";
 import { sweep } from "./run-sweeper.ts";
+import { startSuites } from "./suite-process.ts";
 import { startReaper, type ReaperHandle } from "./reaper.ts";
 import { removeScratchDir } from "./scratch.ts";
 import { TaskRunner } from "./task-runner.ts";
 import { EXIT, type ExitCode } from "./exit-codes.ts";
-import { toEnv } from "./run-protocol.ts";
 import { enginesFor, referenceHost, select, type MatrixOptions, type Selection } from "../matrix/selection.ts";
 import { buildImages } from "../images/image-planner.ts";
 import { publishReport, resultsDirOf } from "../report/publish-report.ts";
@@ -237,24 +236,17 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
             const suites = selection.matrix.suites.filter((s) => selection.cells.some((c) => platforms.includes(c.platform.id) && suiteApplies(s, c.host.adapter)));
             const suiteFiles = suites.map((s) => `suites/${s}.test.ts`);
             progress(`vitest on ${engine.endpoint} for ${platforms.join(", ")}`);
-            child = execa("npx", ["vitest", "run", "--project", "conformance", ...suiteFiles], {
-              cwd: selection.root,
-              stdio: "inherit",
-              reject: false,
-              env: toEnv({
-                runId: run.runId,
-                ownerPid: run.ownerPid,
-                // The vitest process watches this pid and removes the run's containers when it is gone.
-                parentPid: process.pid,
-                matrixFile: selection.matrixFile,
-                platforms,
-                pythons: opts.python,
-                hosts: opts.host,
-                skipImageBuild: true,
-                resultsDir,
-                mutant: opts.mutant,
-                dockerHost: resolveEndpoint(selection.matrix.platforms.find((p) => p.id === platforms[0])?.engine ?? "env"),
-              }),
+            child = startSuites(selection, "conformance", suiteFiles, {
+              runId: run.runId,
+              ownerPid: run.ownerPid,
+              // The vitest process watches this pid and removes the run's containers when it is gone.
+              parentPid: process.pid,
+              platforms,
+              pythons: opts.python,
+              hosts: opts.host,
+              skipImageBuild: true,
+              resultsDir,
+              mutant: opts.mutant,
             });
             const r = await child;
             child = undefined;

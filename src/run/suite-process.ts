@@ -1,0 +1,19 @@
+import { execa, type ResultPromise } from "execa";
+import { resolveEndpoint } from "../engine/docker-engine.ts";
+import type { Selection } from "../matrix/selection.ts";
+import { toEnv, type RunProtocol } from "./run-protocol.ts";
+
+/**
+ * Starts one vitest process of a project for the platforms one engine serves, with the run protocol
+ * in its environment (and `DOCKER_HOST` set to that engine): `distcheck run` and `distcheck certify`
+ * both start their suites this way. Its output goes to this process's stdio; it never rejects.
+ */
+export function startSuites(selection: Selection, project: string, files: string[], protocol: Omit<RunProtocol, "dockerHost" | "matrixFile"> & { platforms: string[] }, extraEnv: Record<string, string> = {}): ResultPromise {
+  const engine = selection.matrix.platforms.find((p) => p.id === protocol.platforms[0])?.engine ?? "env";
+  return execa("npx", ["vitest", "run", "--project", project, ...files], {
+    cwd: selection.root,
+    stdio: "inherit",
+    reject: false,
+    env: { ...toEnv({ ...protocol, matrixFile: selection.matrixFile, dockerHost: resolveEndpoint(engine) }), ...extraEnv },
+  });
+}
