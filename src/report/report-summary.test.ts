@@ -52,6 +52,18 @@ describe("summarise and the gate", () => {
     expect(s.gate.reasons).toContain("WHL-03 did not run (and pass) on linux-aarch64");
   });
 
+  it("lists each infrastructure problem once, by code, with its cells and how many tests it cost", () => {
+    const binfmt = { name: "InfrastructureError", message: "no binfmt: run update-binfmts --enable qemu-aarch64", code: "exec_format_error", category: "infrastructure" as const };
+    const s = summarise(records([
+      { suite: "d", cell: X86, name: "WHL-03: a", state: "passed" },
+      { suite: "d", cell: ARM, name: "WHL-03: a", state: "failed", error: binfmt },
+      { suite: "h", cell: ARM, name: "ARC-04: b", state: "failed", error: binfmt },
+      { suite: "h", cell: X86, name: "ARC-04: b", state: "failed", error: { name: "AssertionError", message: "x" } },
+    ]), opts);
+    expect(s.categories).toEqual({ product: 1, harness: 0, infrastructure: 2 });
+    expect(s.infrastructure).toEqual([{ code: "exec_format_error", message: binfmt.message, tests: 2, cells: [ARM] }]);
+  });
+
   it("fails when a required clause never ran on a platform", () => {
     const s = summarise(records([
       { suite: "d", cell: X86, name: "WHL-03: a", state: "passed" },

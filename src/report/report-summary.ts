@@ -11,6 +11,12 @@ export interface ReportSummary {
   totals: { tests: number; passed: number; failed: number; skipped: number; waived: number };
   /** Failures by who is at fault. */
   categories: Record<FailureCategory, number>;
+  /**
+   * The distinct machine problems behind the infrastructure failures (by error code): what happened
+   * and the fix, as the code that met it said, with the cells and how many tests it cost. Not the
+   * host's fault: a run with any of them exits 3.
+   */
+  infrastructure: InfrastructureProblem[];
   cells: string[];
   platforms: string[];
   /** clause id → cell id → verdict (failed if any test of the clause failed there), every host's cells. */
@@ -23,6 +29,15 @@ export interface ReportSummary {
   /** The contract the verdicts are against: version, SHA-256 of CONTRACT.md, clauses no suite covers yet. */
   contract: ContractStamp;
   environment?: RunEnvironment;
+}
+
+/** One machine problem of a run (an engine, qemu, disk or image failure), by its error code. */
+export interface InfrastructureProblem {
+  code: string;
+  /** The first failed test's message: what happened and what to do. */
+  message: string;
+  tests: number;
+  cells: string[];
 }
 
 /** What a run is judged against: the clauses the gate requires, the platforms and the hosts. */
@@ -44,6 +59,7 @@ export function summarise(records: Iterable<TestRecord>, options: SummaryOptions
   const totals = { tests: all.length, passed: 0, failed: 0, skipped: 0, waived: 0 };
   const cells = new Set<string>();
   const profiles = profilesOf(options.hosts ?? [], all);
+  const infrastructure = new Map<string, InfrastructureProblem>();
   for (const r of all) {
     const verdict = r.state === "passed" ? "passed" : r.state === "failed" ? "failed" : "skipped";
     if (isWaivedFailure(r, profiles)) totals.waived += 1;
@@ -51,6 +67,14 @@ export function summarise(records: Iterable<TestRecord>, options: SummaryOptions
       totals[verdict] += 1;
       const c = categorise(r);
       if (c) categories[c] += 1;
+      if (c === "infrastructure") {
+        const first = r.errors[0];
+        const code = first?.code ?? "infrastructure";
+        const problem = infrastructure.get(code) ?? { code, message: first?.message ?? "", tests: 0, cells: [] };
+        problem.tests += 1;
+        if (r.cell && !problem.cells.includes(r.cell.id)) problem.cells.push(r.cell.id);
+        infrastructure.set(code, problem);
+      }
     }
     if (!r.cell) continue;
     cells.add(r.cell.id);
@@ -91,6 +115,7 @@ export function summarise(records: Iterable<TestRecord>, options: SummaryOptions
     generatedAt: new Date().toISOString(),
     totals,
     categories,
+    infrastructure: [...infrastructure.values()].map((p) => ({ ...p, cells: p.cells.sort() })),
     cells: [...cells].sort(),
     platforms: [...options.platforms],
     clauses,

@@ -279,6 +279,9 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
   // Also when the gate failed: the bundle then records NOT_CERTIFIED.
   if (signOff) await writeSignOff(signOff, { summary, resultsDir, vitestExitCode: testExit, scope: { suites: selection.matrix.suites, filtered } }, progress);
   progress(`wall time ${wall} s`);
+  // A machine problem (engine, qemu, disk) makes the verdicts of the cells it hit unknown, whatever
+  // else failed: exit 3, with the problems and their fixes printed above.
+  if (summary.categories.infrastructure > 0) return EXIT.infrastructure;
   // vitest exits 1 for failed tests, waived ones too; the gate counts what no waiver covers, and
   // fails on suite files that did not run. Any other vitest exit is a failure of its own.
   return summary.gate.passed && (testExit === 0 || (testExit === EXIT.failed && summary.totals.waived > 0)) ? EXIT.ok : EXIT.failed;
