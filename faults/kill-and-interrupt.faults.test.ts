@@ -1,100 +1,85 @@
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-import Docker from "dockerode";
-import { execa, type ResultPromise } from "execa";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { PACKAGE_ROOT } from "../src/matrix/selection.ts";
-import { LABELS } from "../src/run/run-identity.ts";
+import { leftAfter, leftovers, nativeCellArgs, removeRuns, startRun, suitesRunning, summaryPath } from "./fault-run.ts";
 
 // Faults a nightly gate meets (issue #16): CI cancels a job by killing its whole process tree, or
 // interrupts it. Each test runs a real `distcheck run` on one native cell and asserts its exit code,
 // what the report says, and what is left in the engine afterwards.
-const docker = new Docker();
-const reports = path.join(PACKAGE_ROOT, "reports", "faults");
 const runIds: string[] = [];
 
-async function leftovers(runId: string): Promise<string[]> {
-  const filters = { label: [`${LABELS.run}=${runId}`] };
-  const containers = await docker.listContainers({ all: true, filters });
-  const networks = await docker.listNetworks({ filters });
-  return [...containers.map((c) => `container ${c.Names[0]} (${c.Labels["dev.distcheck.reaper"] ? "reaper" : c.Image})`), ...networks.map((n) => `network ${n.Name}`)];
-}
+afterAll(() => removeRuns(runIds));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+/** Every descendant of `pid` (children, their children, ...), from /proc. */
+function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/<pid>/stat, after the parenthesised command (which may hold spaces).
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parentOf.set(ppid, [...(parentOf.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // Gone meanwhile.
+    }
   }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const c of parentOf.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
 }
 
-/** The environment without any DISTCHECK_ variable a parent run or test left in it. */
-function withoutDistcheck(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => !e[0].startsWith("DISTCHECK_") && e[1] !== undefined));
+interface Kill {
+  how: string;
+  kill: (pid: number) => void;
 }
-
-/** `distcheck run` of one suite on the native bookworm cell, as its own process group, with a known run id. */
-function startRun(runId: string, suite: string): ResultPromise {
-  runIds.push(runId);
-  return execa("node", ["bin/distcheck.js", "run", "--platform", "linux-x86_64", "--python", "3.11", "--suite", suite, "--reports", reports], {
-    cwd: PACKAGE_ROOT,
-    detached: true,
-    reject: false,
-    all: true,
-    // The run owns itself (its own pid), as a CI job's run does.
-    extendEnv: false,
-    env: { ...withoutDistcheck(process.env), DISTCHECK_RUN_ID: runId, CI: "" },
-  });
-}
-
-/** Waits until the run's suites have host containers up (not only its reaper). */
-async function suitesRunning(runId: string): Promise<void> {
-  await until(`host containers of ${runId}`, async () => {
-    const cs = await docker.listContainers({ filters: { label: [`${LABELS.run}=${runId}`] } });
-    return cs.filter((c) => !c.Labels["dev.distcheck.reaper"] && c.Labels["dev.distcheck.cell"]).length >= 1 ? true : undefined;
-  }, 240_000);
-}
-
-afterAll(async () => {
-  for (const runId of runIds) {
-    const filters = { label: [`${LABELS.run}=${runId}`] };
-    for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-    for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => undefined);
-  }
-});
 
 describe("faults", () => {
-  it("1. every process of a run killed with SIGKILL (its process group): within 30 s nothing of the run remains, with no later distcheck command", async () => {
-    const runId = `fault-kill-${process.pid}`;
-    const run = startRun(runId, "hostile-archives");
+  it.for<Kill>([
+    { how: "its process group", kill: (pid: number) => process.kill(-pid, "SIGKILL") },
+    {
+      // What a cgroup kill does (systemd's KillMode=control-group, a CI runner's container): every
+      // process at once, whichever process group it put itself in.
+      how: "all its descendants at once, cgroup-style",
+      kill: (pid: number) => {
+        for (const p of [pid, ...descendants(pid)]) {
+          try {
+            process.kill(p, "SIGKILL");
+          } catch {
+            // Already gone.
+          }
+        }
+      },
+    },
+  ])("1. every process of a run killed with SIGKILL ($how): within 30 s nothing of the run remains, with no later distcheck command", { timeout: 400_000 }, async ({ how, kill }) => {
+    const runId = `fault-kill-${how.startsWith("all") ? "tree" : "group"}-${process.pid}`;
+    runIds.push(runId);
+    const run = startRun({ runId, args: nativeCellArgs("hostile-archives") });
     await suitesRunning(runId);
     expect((await leftovers(runId)).some((l) => l.includes("(reaper)")), "the run's reaper is up").toBe(true);
-    process.kill(-run.pid!, "SIGKILL");
+    kill(run.pid!);
     const r = await run;
     expect(r.signal).toBe("SIGKILL");
-    const deadline = Date.now() + 30_000;
-    let left = await leftovers(runId);
-    while (left.length > 0 && Date.now() < deadline) {
-      await new Promise((res) => setTimeout(res, 500));
-      left = await leftovers(runId);
-    }
-    expect(left, "left 30 s after the kill").toEqual([]);
-  }, 400_000);
+    expect(await leftAfter(runId, 30_000), "left 30 s after the kill").toEqual([]);
+  });
 
   it("6. SIGINT: exit 130, the report of what ran is written, nothing is left", async () => {
     const runId = `fault-sigint-${process.pid}`;
-    const run = startRun(runId, "hostile-archives");
+    runIds.push(runId);
+    const run = startRun({ runId, args: nativeCellArgs("hostile-archives") });
     await suitesRunning(runId);
     // Let a few tests finish, so there is something to report.
     await new Promise((res) => setTimeout(res, 8_000));
     process.kill(run.pid!, "SIGINT");
     const r = await run;
     expect(r.exitCode, `signal ${r.signal ?? "none"}; output:\n${String(r.all ?? "").slice(-3000)}`).toBe(130);
-    const summaryFile = path.join(reports, runId, "summary.json");
-    expect(existsSync(summaryFile), `${summaryFile} written`).toBe(true);
-    const summary = JSON.parse(readFileSync(summaryFile, "utf8")) as { gate: { passed: boolean }; totals: Record<string, number> };
+    expect(existsSync(summaryPath(runId)), `${summaryPath(runId)} written`).toBe(true);
+    const summary = JSON.parse(readFileSync(summaryPath(runId), "utf8")) as { gate: { passed: boolean }; totals: Record<string, number> };
     expect(summary.gate.passed, "an interrupted run never passes the gate").toBe(false);
     expect(await leftovers(runId), "left after exit 130").toEqual([]);
   }, 400_000);

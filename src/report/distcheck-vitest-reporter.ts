@@ -30,6 +30,7 @@ export default class DistcheckVitestReporter implements Reporter {
     // set up for a clause fails the clause instead of vanishing from it.
     const hookErrors = result.state === "skipped" && testCase.options.mode === "run" ? setupErrorsOf(testCase) : [];
     const state = hookErrors.length > 0 ? "failed" : result.state;
+    const diagnostic = testCase.diagnostic();
     const errors = hookErrors.length > 0 ? hookErrors : (result.errors ?? []);
     const record: TestRecord = {
       key: testKey(file, suitePath, testCase.name),
@@ -40,7 +41,8 @@ export default class DistcheckVitestReporter implements Reporter {
       clauses: clauseIdsOf(testCase.name),
       cell: cellOf(suitePath),
       state,
-      durationMs: testCase.diagnostic()?.duration ?? 0,
+      durationMs: diagnostic?.duration ?? 0,
+      endedAt: diagnostic ? Math.round(diagnostic.startTime + diagnostic.duration) : Date.now(),
       errors: errors.map(errorRecord),
       attachments: [
         ...((testCase.meta() as { distcheckAttachments?: FailureAttachment[] }).distcheckAttachments ?? []),

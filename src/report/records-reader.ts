@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { attributeOutages, readEngineOutages } from "./engine-outages.ts";
 import { RECORDS_DIR, RUN_ERRORS_FILE, type RunErrors, type TestRecord } from "./test-record.ts";
 
 /** The files distcheck's reporter wrote under each results directory (shards included). */
@@ -14,14 +15,20 @@ function readJson<T>(file: string): T {
   return JSON.parse(readFileSync(file, "utf8")) as T;
 }
 
-/** Every test's record, keyed by test; a test recorded by several shards counts once. */
+/**
+ * Every test's record, keyed by test; a test recorded by several shards counts once. A failure
+ * after an engine outage the run recorded is attributed to it (src/report/engine-outages.ts).
+ */
 export function readRecords(dirs: readonly string[]): Map<string, TestRecord> {
   const records = new Map<string, TestRecord>();
-  for (const file of recordFiles(dirs)) {
-    const f = path.basename(file);
-    if (!f.endsWith(".json") || f === "environment.json" || f.startsWith(RUN_ERRORS_FILE)) continue;
-    const r = readJson<TestRecord>(file);
-    records.set(r.key, r);
+  for (const dir of dirs) {
+    const outages = readEngineOutages(dir);
+    for (const file of recordFiles([dir])) {
+      const f = path.basename(file);
+      if (!f.endsWith(".json") || f === "environment.json" || f.startsWith(RUN_ERRORS_FILE)) continue;
+      const r = attributeOutages(readJson<TestRecord>(file), outages);
+      records.set(r.key, r);
+    }
   }
   return records;
 }

@@ -7,6 +7,7 @@ import { junitXml } from "./junit-writer.ts";
 import { mutationScore } from "./mutation-score.ts";
 import { notApplicableResults } from "./not-applicable-results.ts";
 import { readRunErrors } from "./records-reader.ts";
+import { readEngineOutages } from "./engine-outages.ts";
 import { summarise, type ReportSummary, type SummaryOptions } from "./report-summary.ts";
 import { readRunEnvironment } from "./run-environment.ts";
 
@@ -35,7 +36,8 @@ export async function buildReport(options: BuildReportOptions & { pythonOf: (bas
   const records = enrichResults(options.resultsDirs, enriched, environment, options.pythonOf, options.hosts);
   // The platforms the run itself recorded win over the caller's guess (a report of a filtered run).
   const platforms = environment?.platforms?.length ? environment.platforms : options.platforms;
-  const summary = summarise(records.values(), { ...options, platforms }, environment, readRunErrors(options.resultsDirs));
+  const outages = options.resultsDirs.flatMap(readEngineOutages);
+  const summary = summarise(records.values(), { ...options, platforms, outages }, environment, readRunErrors(options.resultsDirs));
   notApplicableResults(summary.notApplicable, enriched);
 
   const variables: Record<string, string> = {

@@ -3,6 +3,8 @@ import { categorise, type FailureCategory } from "./failure-category.ts";
 import { hostGateReasons, hostVerdicts, isWaivedFailure, profilesOf, sortKeys, type HostProfile, type HostVerdicts, type NotApplicable, type Verdict } from "./host-verdicts.ts";
 import type { RunEnvironment } from "./run-environment.ts";
 import type { RunErrors, TestRecord } from "./test-record.ts";
+import type { EngineOutage } from "../engine/engine-watch.ts";
+import { ENGINE_RESTARTED, outageMessage } from "./engine-outages.ts";
 
 export interface ReportSummary {
   runId: string;
@@ -49,6 +51,8 @@ export interface SummaryOptions {
   platforms: readonly string[];
   /** The run's hosts: families, cells, cells that cannot run, waivers. Without them every clause counts for every cell. */
   hosts?: HostProfile[];
+  /** Times an engine went away during the run (its results directory's engine-outages.json). */
+  outages?: EngineOutage[];
 }
 
 /** Clause x cell verdicts, totals and the quality gate. */
@@ -84,7 +88,12 @@ export function summarise(records: Iterable<TestRecord>, options: SummaryOptions
       row[r.cell.id] = prev === "failed" || verdict === "failed" ? "failed" : prev === "passed" || verdict === "passed" ? "passed" : "skipped";
     }
   }
+  for (const outage of options.outages ?? []) {
+    // The suites on that engine were stopped: a machine problem even when no test failed of it.
+    if (!infrastructure.has(ENGINE_RESTARTED)) infrastructure.set(ENGINE_RESTARTED, { code: ENGINE_RESTARTED, message: outageMessage(outage), tests: 0, cells: [] });
+  }
   const reasons: string[] = [];
+  for (const outage of options.outages ?? []) reasons.push(`the Docker engine at ${outage.endpoint} went away during the run (${outage.platforms.join(", ")}): its suites were stopped`);
   if (totals.failed > 0) reasons.push(`${totals.failed} test(s) failed (${categories.product} product, ${categories.harness} harness, ${categories.infrastructure} infrastructure)`);
   const hosts: ReportSummary["hosts"] = {};
   let clauses: ReportSummary["clauses"] = {};

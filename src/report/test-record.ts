@@ -12,6 +12,8 @@ export interface TestRecord {
   cell?: CellIdentity;
   state: "passed" | "failed" | "skipped" | "pending";
   durationMs: number;
+  /** Epoch milliseconds when the test ended (its start plus its duration, or when it was reported). */
+  endedAt?: number;
   errors: TestRecordError[];
   attachments: Array<{ name: string; contentType: string; body: string }>;
 }

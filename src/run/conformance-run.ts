@@ -18,6 +18,8 @@ import { ImageService } from "../images/image-service.ts";
 import { readRecords } from "../report/records-reader.ts";
 import type { ReportSummary } from "../report/report-summary.ts";
 import type { ContainerEngine } from "../engine/container-engine.ts";
+import { EngineWatch } from "../engine/engine-watch.ts";
+import { writeEngineOutages } from "../report/engine-outages.ts";
 import {
   certifyConformanceRun,
   checkBundlePath,
@@ -185,6 +187,7 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
 
   let testExit = 0;
   const reapers: ReaperHandle[] = [];
+  const watches: EngineWatch[] = [];
   const runner = new TaskRunner(progress);
   const result = await runner.run(
     [
@@ -230,8 +233,25 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
         title: "suites",
         setup: async (signal) => {
           mkdirSync(reportDir, { recursive: true });
+          // An engine that stops mid-run takes every container of the run with it (the hosts under
+          // test, mid-request): the suites on it are stopped at once, and the run reports the machine,
+          // not the host (exit 3; src/report/engine-outages.ts).
+          let running: string | undefined;
+          for (const { platforms, engine } of engines) {
+            const watch = await EngineWatch.start(engine.endpoint, platforms, {
+              lost: () => {
+                progress(`the Docker engine at ${engine.endpoint} went away: every container of this run on it is gone; stopping the suites on ${platforms.join(", ")}`);
+                if (running === engine.endpoint) child?.kill("SIGTERM");
+              },
+              back: (o) => progress(`the Docker engine at ${engine.endpoint} answers again after ${((o.backAt! - o.wentAwayAt) / 1000).toFixed(1)} s`),
+            });
+            watches.push(watch);
+          }
           for (const { platforms, engine } of engines) {
             if (signal.aborted) return;
+            // An engine that went away and did not come back is not run on.
+            if (watches.some((w) => w.endpoint === engine.endpoint && w.outages().length > 0)) continue;
+            running = engine.endpoint;
             // A suite that needs a family no selected host implements has no cell to run on.
             const suites = selection.matrix.suites.filter((s) => selection.cells.some((c) => platforms.includes(c.platform.id) && suiteApplies(s, c.host.adapter)));
             const suiteFiles = suites.map((s) => `suites/${s}.test.ts`);
@@ -254,6 +274,16 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
           }
         },
         teardown: async () => {
+          // Give an engine that went away a minute to come back, so what the run left can be removed.
+          for (const w of watches) {
+            if (!(await w.answering(60_000))) progress(`the Docker engine at ${w.endpoint} did not come back within 60 s; the next run's sweep (or its reaper, when the engine returns) removes what this run left`);
+            w.stop();
+          }
+          const outages = watches.flatMap((w) => w.outages());
+          if (outages.length > 0) {
+            mkdirSync(resultsDir, { recursive: true });
+            writeEngineOutages(resultsDir, outages);
+          }
           for (const { engine } of engines) {
             const swept = await sweep(engine, run);
             if (swept.containers.length + swept.networks.length > 0) progress(`removed ${swept.containers.length} container(s) and ${swept.networks.length} network(s) left by this run`);
@@ -281,7 +311,7 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
   progress(`wall time ${wall} s`);
   // A machine problem (engine, qemu, disk) makes the verdicts of the cells it hit unknown, whatever
   // else failed: exit 3, with the problems and their fixes printed above.
-  if (summary.categories.infrastructure > 0) return EXIT.infrastructure;
+  if (summary.infrastructure.length > 0) return EXIT.infrastructure;
   // vitest exits 1 for failed tests, waived ones too; the gate counts what no waiver covers, and
   // fails on suite files that did not run. Any other vitest exit is a failure of its own.
   return summary.gate.passed && (testExit === 0 || (testExit === EXIT.failed && summary.totals.waived > 0)) ? EXIT.ok : EXIT.failed;

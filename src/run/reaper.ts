@@ -22,6 +22,13 @@ RUN = os.environ["REAPER_RUN"]
 GRACE = float(os.environ.get("REAPER_GRACE", "5"))
 FIRST = float(os.environ.get("REAPER_FIRST_CONNECTION", "120"))
 ME = socket.gethostname()
+# Restarted with the engine (restart policy "always"): the run, if it is alive, reconnects within
+# seconds; if it died meanwhile, reap after a short wait instead of the first start's long one.
+MARK = "/tmp/distcheck-reaper-started"
+if os.path.exists(MARK):
+    FIRST = float(os.environ.get("REAPER_AFTER_RESTART", "20"))
+    print("reaper: restarted with the engine; waiting " + str(FIRST) + " s for the run to reconnect", flush=True)
+open(MARK, "w").close()
 
 class UnixConnection(http.client.HTTPConnection):
     def connect(self):
@@ -103,7 +110,7 @@ reap("the run's connection is gone" if state["seen"] else "the run never connect
 
 export interface ReaperHandle {
   containerId: string;
-  /** Closes the run's connection; with `reap`, the reaper then removes everything of the run after its grace. Normally the run's own sweep removes it first. */
+  /** Closes the run's connection; the reaper then removes everything of the run after its grace. Normally the run's own sweep removes it first. */
   close(): void;
 }
 
@@ -141,18 +148,48 @@ export async function startReaper(endpoint: string, run: RunIdentity, options: {
       HostConfig: {
         Binds: ["/var/run/docker.sock:/var/run/docker.sock"],
         PortBindings: { [`${PORT}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
-        AutoRemove: true,
+        // It comes back when the engine restarts (the run's containers do not), and then reaps a run
+        // that died meanwhile; it removes itself when done, so nothing restarts it after that.
+        RestartPolicy: { Name: "always" },
       },
     });
     await container.start();
-    const info = await container.inspect();
-    const published = Number(info.NetworkSettings.Ports?.[`${PORT}/tcp`]?.[0]?.HostPort);
-    const { host, port } = reachable(endpoint, published);
-    const socket = await connectWithRetry(host, port, 20_000);
-    // The socket must not keep the run alive, nor its errors crash it: the reaper acts on its loss.
-    socket.unref();
-    socket.on("error", () => undefined);
-    return { containerId: container.id, close: () => socket.destroy() };
+    let closed = false;
+    let socket: net.Socket | undefined;
+    /** Connects to the reaper's published port, which changes when the engine restarts it. */
+    const connect = async (timeoutMs: number): Promise<void> => {
+      const info = await container.inspect();
+      const published = Number(info.NetworkSettings.Ports?.[`${PORT}/tcp`]?.[0]?.HostPort);
+      const { host, port } = reachable(endpoint, published);
+      const s = await connectWithRetry(host, port, timeoutMs);
+      // The socket must not keep the run alive, nor its errors crash it: the reaper acts on its loss.
+      s.unref();
+      s.on("error", () => undefined);
+      s.on("close", () => {
+        if (!closed) void reconnect();
+      });
+      socket = s;
+      if (closed) s.destroy();
+    };
+    /** The engine restarted (or the proxy dropped the connection): hold the run again as soon as the reaper is back. */
+    const reconnect = async (): Promise<void> => {
+      while (!closed) {
+        try {
+          await connect(5_000);
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 500).unref());
+        }
+      }
+    };
+    await connect(20_000);
+    return {
+      containerId: container.id,
+      close: () => {
+        closed = true;
+        socket?.destroy();
+      },
+    };
   } catch (cause) {
     throw new InfrastructureError("reaper_start_failed", `could not start the run's reaper on ${endpoint}: ${(cause as Error).message}. Check the engine (\`npx distcheck doctor\`); without a reaper a killed run is cleaned up by the next run's sweep.`, { cause });
   }

@@ -10,8 +10,12 @@ import { toEnv, type RunProtocol } from "./run-protocol.ts";
  */
 export function startSuites(selection: Selection, project: string, files: string[], protocol: Omit<RunProtocol, "dockerHost" | "matrixFile"> & { platforms: string[] }, extraEnv: Record<string, string> = {}): ResultPromise {
   const engine = selection.matrix.platforms.find((p) => p.id === protocol.platforms[0])?.engine ?? "env";
-  return execa("npx", ["vitest", "run", "--project", project, ...files], {
+  // vitest itself, not through npx: a signal to the child (an interrupt, an engine that went away)
+  // must reach vitest, which stops its workers; npx's npm and shell layers do not pass SIGTERM on.
+  return execa("vitest", ["run", "--project", project, ...files], {
     cwd: selection.root,
+    preferLocal: true,
+    localDir: selection.root,
     stdio: "inherit",
     reject: false,
     env: { ...toEnv({ ...protocol, matrixFile: selection.matrixFile, dockerHost: resolveEndpoint(engine) }), ...extraEnv },

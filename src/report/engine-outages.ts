@@ -1,0 +1,46 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { EngineOutage } from "../engine/engine-watch.ts";
+import type { TestRecord, TestRecordError } from "./test-record.ts";
+
+/** The file in a run's results directory that lists the engine outages the run saw. */
+export const ENGINE_OUTAGES_FILE = "engine-outages.json";
+
+export function writeEngineOutages(resultsDir: string, outages: readonly EngineOutage[]): void {
+  if (outages.length > 0) writeFileSync(path.join(resultsDir, ENGINE_OUTAGES_FILE), `${JSON.stringify(outages, null, 2)}\n`);
+}
+
+export function readEngineOutages(resultsDir: string): EngineOutage[] {
+  const file = path.join(resultsDir, ENGINE_OUTAGES_FILE);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as EngineOutage[]) : [];
+}
+
+const at = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * A failed test that ended after the engine of its cell went away is the machine's fault: the
+ * restart killed every container of the run (the host under test among them), so whatever the test
+ * saw next (a refused connection, a host that is gone, an assertion on a missing answer) says
+ * nothing about the host. Its first error becomes an `engine_restarted` infrastructure error that
+ * says so, the test's own errors follow. Failures that ended before the outage keep their category.
+ */
+export function attributeOutages(record: TestRecord, outages: readonly EngineOutage[]): TestRecord {
+  if (record.state !== "failed" || record.endedAt === undefined || !record.cell) return record;
+  const platform = record.cell.platform;
+  const outage = outages.find((o) => o.platforms.includes(platform) && record.endedAt! >= o.wentAwayAt);
+  if (!outage || record.errors[0]?.category === "infrastructure") return record;
+  const error: TestRecordError = { name: "InfrastructureError", code: ENGINE_RESTARTED, category: "infrastructure", message: outageMessage(outage) };
+  return { ...record, errors: [error, ...record.errors] };
+}
+
+export const ENGINE_RESTARTED = "engine_restarted";
+
+/** What happened and what to do, for a test it broke and for the run's list of machine problems. */
+export function outageMessage(outage: EngineOutage): string {
+  return (
+    `The Docker engine at ${outage.endpoint} went away at ${at(outage.wentAwayAt)}` +
+    (outage.backAt ? ` and answered again at ${at(outage.backAt)}` : " and did not answer again before the run ended") +
+    `: it stopped every container of the run on ${outage.platforms.join(", ")}, so what failed or did not run from then on is the machine's fault, not the host's. ` +
+    "Find out why the engine stopped (its log, e.g. /var/log/distcheck-dockerd.log or `journalctl -u docker`) and run again."
+  );
+}
