@@ -45,7 +45,8 @@ export async function publishReport(options: PublishReportOptions): Promise<Repo
   if (summary.totals.waived > 0) out(`${summary.totals.waived} failed under waivers (hosts/<id>/waivers.json; each is listed above with the host line that causes it)\n`);
   out(`report: ${path.relative(process.cwd(), path.join(dir, "index.html"))} (also ${path.relative(process.cwd(), path.join(options.reportsRoot, "latest", "index.html"))})\n`);
   for (const p of summary.infrastructure) {
-    out(`infrastructure (not the host's fault): ${p.code}, ${p.tests} test(s) on ${p.cells.join(", ") || "no cell"}:\n  ${p.message.split("\n").slice(0, 6).join("\n  ")}\n`);
+    const scope = p.tests > 0 ? `, ${p.tests} test(s) on ${p.cells.join(", ")}` : "";
+    out(`infrastructure (not the host's fault): ${p.code}${scope}:\n  ${p.message.split("\n").slice(0, 6).join("\n  ")}\n`);
   }
   out(summary.gate.passed ? "gate: passed\n" : `gate: FAILED\n  - ${summary.gate.reasons.slice(0, 20).join("\n  - ")}${summary.gate.reasons.length > 20 ? `\n  ... ${summary.gate.reasons.length - 20} more in summary.json` : ""}\n`);
   return summary;
