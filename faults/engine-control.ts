@@ -42,7 +42,10 @@ export function dockerdCommand(): string[] {
 export async function ensureDockerd(command: string[]): Promise<void> {
   if (dockerdPid() !== undefined) return engineAnswers(60_000);
   const log = openSync(LOG, "a");
-  spawn(command[0]!, command.slice(1), { detached: true, stdio: ["ignore", log, log] }).unref();
+  // Through a shell that closes every descriptor but stdio first: the daemon outlives this test and
+  // must not hold open what the test process inherited (a CI runner's pipes, a lock file).
+  const closeAll = 'for fd in /proc/self/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null; done; exec "$@"';
+  spawn("sh", ["-c", closeAll, "sh", ...command], { detached: true, stdio: ["ignore", log, log] }).unref();
   await engineAnswers(60_000);
 }
 
