@@ -96,7 +96,9 @@ function imageAt(cell: Cell, settings: HostSettings | undefined): { image: strin
 /**
  * Boots the cell's host in a clean container on the run's internal network, with sample wheels
  * installed first. The container is removed by `host[Symbol.asyncDispose]` (use `await using`) or,
- * at the latest, by the run's sweep.
+ * at the latest, by the run's sweep. A cell whose host never became ready in an earlier boot of the
+ * run is not booted again: this throws `CellNeverReadyError`, which distcheck's reporter records as
+ * the test not run (and the cell's one HST-02 failure).
  */
 export async function bootHost(cell: Cell, options: BootHostOptions = {}): Promise<BootedHost> {
   // A host that never became ready in an earlier boot of this cell (any suite file, any worker) is
