@@ -46,7 +46,16 @@ export interface HostExit {
 
 /** A failure of the host under test to do what booting needs (never became ready, died): a product failure. */
 export class HostBootError extends DistcheckError {
-  constructor(message: string, readonly log: string) {
+  constructor(
+    message: string,
+    readonly log: string,
+    /**
+     * The host ran but never reported ready within its bound (HST-02), as opposed to exiting first or
+     * a readiness probe that disagrees. Only this costs a whole bound per boot, so only this stops
+     * the cell's later boots (suites/support/host.ts). @default false
+     */
+    readonly neverReady = false,
+  ) {
     super("host_boot_failed", message, { category: "product" });
     this.name = "HostBootError";
   }
@@ -137,7 +146,7 @@ export class BootedHost implements AsyncDisposable, HostHttp {
     this.process = proc;
     const timeout = (this.options.readyTimeoutMs ?? READY_BOUND_MS) * (this.options.timingFactor ?? 1);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new HostBootError(`${this.options.cell.id}: the host did not report ready within ${timeout} ms`, this.logText.slice(marker))), timeout);
+      const timer = setTimeout(() => reject(new HostBootError(`${this.options.cell.id}: the host did not report ready within ${timeout} ms`, this.logText.slice(marker), true)), timeout);
       proc.onOutput((text) => {
         this.logText += text;
         if (this.adapter.readyLog.test(this.logText.slice(marker))) {

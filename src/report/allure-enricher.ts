@@ -67,6 +67,11 @@ function decorate(result: AllureResult, record: TestRecord, environment: RunEnvi
     result.status = "failed";
     result.statusDetails = { message: record.errors[0]?.message, trace: record.errors[0]?.stack };
   }
+  if (record.state === "skipped" && record.skipReason) {
+    // Not run because its cell's host never became ready: whatever vitest made of the stopped boot.
+    result.status = "skipped";
+    result.statusDetails = { message: `not run: ${record.skipReason}` };
+  }
   const waived = isWaivedFailure(record, profiles);
   if (waived) {
     // Shown as waived, with the host's own line that causes it; the failure itself stays readable.

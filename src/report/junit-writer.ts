@@ -26,7 +26,9 @@ export function junitXml(records: Iterable<TestRecord>, contract: ContractStamp 
             ? `<failure message="${xml(r.errors[0]?.message.split("\n")[0] ?? "failed")}">${xml(r.errors.map((e) => e.stack ?? e.message).join("\n\n"))}</failure>`
             : r.state === "passed"
               ? ""
-              : "<skipped/>";
+              : r.skipReason
+                ? `<skipped message="${xml(`not run: ${r.skipReason}`)}"/>`
+                : "<skipped/>";
         return `    <testcase classname="${xml(suite)}" name="${name}" time="${time}">${body}</testcase>`;
       });
     const failures = rs.filter((r) => r.state === "failed" && !isWaivedFailure(r, profiles)).length;

@@ -11,6 +11,8 @@ export interface ReportSummary {
   generatedAt: string;
   /** `failed` counts failures no waiver covers; `waived` the failures waivers cover. */
   totals: { tests: number; passed: number; failed: number; skipped: number; waived: number };
+  /** Tests that were meant to run but did not, and why (their cell's host never became ready). */
+  notRun: Array<{ cell?: string; test: string; reason: string }>;
   /** Failures by who is at fault. */
   categories: Record<FailureCategory, number>;
   /**
@@ -123,6 +125,7 @@ export function summarise(records: Iterable<TestRecord>, options: SummaryOptions
     runId: options.runId,
     generatedAt: new Date().toISOString(),
     totals,
+    notRun: all.filter((r) => r.state === "skipped" && r.skipReason).map((r) => ({ cell: r.cell?.id, test: `${r.file} > ${[...r.suitePath, r.name].join(" > ")}`, reason: r.skipReason! })).sort((a, b) => a.test.localeCompare(b.test)),
     categories,
     infrastructure: [...infrastructure.values()].map((p) => ({ ...p, cells: p.cells.sort() })),
     cells: [...cells].sort(),

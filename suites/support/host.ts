@@ -1,16 +1,18 @@
-import { inject, type TestContext } from "vitest";
+import path from "node:path";
+import { expect, inject, type TestContext } from "vitest";
 import type { FileToPut } from "../../src/containers/cell-container.ts";
 import { RunNetwork } from "../../src/containers/run-network.ts";
 import { TestcontainersCellFactory } from "../../src/containers/testcontainers-cell-factory.ts";
 import { DockerEngine, resolveEndpoint } from "../../src/engine/docker-engine.ts";
 import type { FixtureIndexEntry, WheelIndexEntry } from "../../src/fixtures/build/fixture-index.ts";
-import { BootedHost } from "../../src/hosts/booted-host.ts";
+import { BootedHost, HostBootError } from "../../src/hosts/booted-host.ts";
 import type { ClauseFamily, HostAdapter, HostLaunch, HostSettings } from "../../src/hosts/host-adapter.ts";
 import { hostAdapter } from "../../src/hosts/host-adapters.ts";
 import { ensureWheelLayer } from "../../src/images/wheel-layer.ts";
 import type { Cell } from "../../src/matrix/matrix.ts";
 import { CONTAINER_WHEELS, containerPath, toContainer, wheel } from "./fixture-files.ts";
 import type { FailureAttachment } from "../../src/report/test-record.ts";
+import { CellNeverReadyError, neverReadyFailure, runCellHealth } from "../../src/run/cell-health.ts";
 
 const factory = new TestcontainersCellFactory();
 const engines = new Map<string, { engine: DockerEngine; network: RunNetwork }>();
@@ -94,9 +96,30 @@ function imageAt(cell: Cell, settings: HostSettings | undefined): { image: strin
 /**
  * Boots the cell's host in a clean container on the run's internal network, with sample wheels
  * installed first. The container is removed by `host[Symbol.asyncDispose]` (use `await using`) or,
- * at the latest, by the run's sweep.
+ * at the latest, by the run's sweep. A cell whose host never became ready in an earlier boot of the
+ * run is not booted again: this throws `CellNeverReadyError`, which distcheck's reporter records as
+ * the test not run (and the cell's one HST-02 failure).
  */
 export async function bootHost(cell: Cell, options: BootHostOptions = {}): Promise<BootedHost> {
+  // A host that never became ready in an earlier boot of this cell (any suite file, any worker) is
+  // not waited for again: the cell has its one HST-02 failure, and this test is reported as not run.
+  const health = runCellHealth();
+  const earlier = health.neverReady(cell.id);
+  if (earlier) throw new CellNeverReadyError(earlier);
+  try {
+    return await startHost(cell, options);
+  } catch (error) {
+    if (!(error instanceof HostBootError && error.neverReady)) throw error;
+    // The suite file booting it names the failure; vitest knows it in every hook and test of the file.
+    const file = path.relative(process.cwd(), expect.getState().testPath ?? "unknown file");
+    const { failure } = health.markNeverReady(neverReadyFailure({ cellId: cell.id, file, message: error.message, stack: error.stack, log: error.log }));
+    // The first boot to give up and any that gave up with it throw alike: the reporter turns each
+    // into the cell's one failure (same record, keyed by the marker) and a test not run.
+    throw new CellNeverReadyError(failure);
+  }
+}
+
+async function startHost(cell: Cell, options: BootHostOptions): Promise<BootedHost> {
   const { engine, network } = engineFor(cell);
   const wheels = options.wheels ?? [];
   const copied = toContainer([...wheels, ...(options.files ?? [])]);
