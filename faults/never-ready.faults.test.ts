@@ -1,7 +1,6 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import Docker from "dockerode";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { READY_BOUND_MS } from "../src/hosts/booted-host.ts";
@@ -10,15 +9,13 @@ import { categorise } from "../src/report/failure-category.ts";
 import { resultsDirOf } from "../src/report/publish-report.ts";
 import { readRecords } from "../src/report/records-reader.ts";
 import type { ReportSummary } from "../src/report/report-summary.ts";
-import { LABELS } from "../src/run/run-identity.ts";
+import { docker, FAULT_REPORTS as reports, leftovers, removeRuns, withoutDistcheck } from "./fault-run.ts";
 
 // Fault 5 of issue #16: a host that never becomes ready. The run's own matrix has two hosts on the
 // native bookworm cell: the reference host, and a copy of it edited so it never logs ready. The
 // broken cell must fail once (HST-02, a product failure, within one ready bound), report its other
 // tests as not run with the reason instead of waiting the bound again in every suite, and leave
 // the normal cell alone.
-const docker = new Docker();
-const reports = path.join(PACKAGE_ROOT, "reports", "faults");
 const BROKEN = "never-ready";
 const NORMAL_CELL = "linux-x86_64.bookworm.reference";
 const BROKEN_CELL = `linux-x86_64.bookworm.${BROKEN}`;
@@ -31,11 +28,7 @@ const work = mkdtempSync(path.join(os.tmpdir(), "distcheck-never-ready-"));
 const runIds: string[] = [];
 
 afterAll(async () => {
-  for (const runId of runIds) {
-    const filters = { label: [`${LABELS.run}=${runId}`] };
-    for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-    for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => undefined);
-  }
+  await removeRuns(runIds);
   // Only this test's host images: its host id is its own (host layer, core versions, wheel layers).
   for (const tag of await brokenHostImages()) await docker.getImage(tag).remove().catch(() => undefined);
   rmSync(work, { recursive: true, force: true });
@@ -45,18 +38,6 @@ afterAll(async () => {
 async function brokenHostImages(): Promise<string[]> {
   const images = await docker.listImages();
   return images.flatMap((i) => i.RepoTags ?? []).filter((t) => t.startsWith(`distcheck/host-${BROKEN}:`) || t.startsWith(`distcheck/host-${BROKEN}-wheels:`));
-}
-
-async function leftovers(runId: string): Promise<string[]> {
-  const filters = { label: [`${LABELS.run}=${runId}`] };
-  const containers = await docker.listContainers({ all: true, filters });
-  const networks = await docker.listNetworks({ filters });
-  return [...containers.map((c) => `container ${c.Names[0]} (${c.Image})`), ...networks.map((n) => `network ${n.Name}`)];
-}
-
-/** The environment without any DISTCHECK_ variable a parent run or test left in it. */
-function withoutDistcheck(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => !e[0].startsWith("DISTCHECK_") && e[1] !== undefined));
 }
 
 /** A copy of the reference host that runs and serves but never logs ready. */
