@@ -96,7 +96,7 @@ export function parseMatrix(data: unknown, source: string, root: string | undefi
     raw.hosts.forEach((h, i) => {
       // A host only a --host selection runs (default: false) may live outside the project, e.g.
       // third-party test material; its source is checked when it is selected (filterMatrix).
-      if ((h.default ?? true) && !env[sourceVariable(h.id)] && !existsSync(path.join(root, h.source))) problems.push(`hosts[${i}].source ${JSON.stringify(h.source)} does not exist`);
+      if ((h.default ?? true) && !env[sourceVariable(h.id)] && !existsSync(path.resolve(root, h.source))) problems.push(`hosts[${i}].source ${JSON.stringify(h.source)} does not exist`);
     });
     raw.suites.forEach((s, i) => {
       if (!existsSync(path.join(root, "suites", `${s}.test.ts`))) problems.push(`suites[${i}] names no suite: suites/${s}.test.ts does not exist`);
