@@ -44,8 +44,9 @@ export async function ensureDockerd(command: string[]): Promise<void> {
   const log = openSync(LOG, "a");
   // Through a shell that closes every descriptor but stdio first: the daemon outlives this test and
   // must not hold open what the test process inherited (a CI runner's pipes, a lock file).
-  const closeAll = 'for fd in /proc/self/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null; done; exec "$@"';
-  spawn("sh", ["-c", closeAll, "sh", ...command], { detached: true, stdio: ["ignore", log, log] }).unref();
+  // bash, not dash: dash cannot name a descriptor above 9 and exits on the attempt.
+  const closeAll = 'for fd in /proc/$$/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-" 2>/dev/null || true; fi; done; exec "$@"';
+  spawn("bash", ["-c", closeAll, "bash", ...command], { detached: true, stdio: ["ignore", log, log] }).unref();
   await engineAnswers(60_000);
 }
 

@@ -29,6 +29,12 @@ describe("attributeOutages", () => {
     expect(r.errors[0]!.message).toMatch(/went away at 1970-01-01T00:00:01\.000Z and answered again at 1970-01-01T00:00:05\.000Z/);
   });
 
+  it("blames a lost connection to the host in the shutdown window before the outage on it, not one earlier, nor an assertion", () => {
+    const lost = { name: "Error", code: "EHOSTUNREACH", message: "connect EHOSTUNREACH 172.20.0.2:8765" };
+    expect(attributeOutages(record({ endedAt: 1_000 - 30_000, errors: [lost] }), [outage]).errors[0]!.code).toBe("engine_restarted");
+    for (const r of [record({ endedAt: 1_000 - 30_001, errors: [lost] }), record({ endedAt: 999 })]) expect(attributeOutages(r, [outage])).toBe(r);
+  });
+
   it("leaves a failure that ended one millisecond before the outage, a passed test, and another engine's platform alone", () => {
     for (const r of [record({ endedAt: 999 }), record({ state: "passed", errors: [] }), record({ cell: { id: "linux-aarch64.bookworm.reference", platform: "linux-aarch64", base: "bookworm", host: "reference" } as TestRecord["cell"] })]) {
       expect(attributeOutages(r, [outage])).toBe(r);

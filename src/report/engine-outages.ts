@@ -18,16 +18,30 @@ export function readEngineOutages(resultsDir: string): EngineOutage[] {
 const at = (ms: number): string => new Date(ms).toISOString();
 
 /**
+ * How long before its event stream ends a stopping engine is already killing the run's containers:
+ * dockerd stops every container first (each up to its stop timeout, the whole up to its
+ * --shutdown-timeout, 15 s by default) and closes its API last.
+ */
+export const SHUTDOWN_WINDOW_MS = 30_000;
+
+/** Errors of a connection to a host that went away under the test (its container was stopped). */
+const CONNECTION_LOST = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+
+/**
  * A failed test that ended after the engine of its cell went away is the machine's fault: the
  * restart killed every container of the run (the host under test among them), so whatever the test
  * saw next (a refused connection, a host that is gone, an assertion on a missing answer) says
- * nothing about the host. Its first error becomes an `engine_restarted` infrastructure error that
- * says so, the test's own errors follow. Failures that ended before the outage keep their category.
+ * nothing about the host. So is a test that lost its connection to the host in the shutdown window
+ * before the engine's API went away (the engine stops containers first). Its first error becomes an
+ * `engine_restarted` infrastructure error that says so, the test's own errors follow. Other failures
+ * that ended before the outage (an assertion about what the host answered) keep their category.
  */
 export function attributeOutages(record: TestRecord, outages: readonly EngineOutage[]): TestRecord {
   if (record.state !== "failed" || record.endedAt === undefined || !record.cell) return record;
   const platform = record.cell.platform;
-  const outage = outages.find((o) => o.platforms.includes(platform) && record.endedAt! >= o.wentAwayAt);
+  const endedAt = record.endedAt;
+  const lostConnection = record.errors.some((e) => e.category === undefined && e.code !== undefined && CONNECTION_LOST.has(e.code));
+  const outage = outages.find((o) => o.platforms.includes(platform) && (endedAt >= o.wentAwayAt || (lostConnection && endedAt >= o.wentAwayAt - SHUTDOWN_WINDOW_MS)));
   if (!outage || record.errors[0]?.category === "infrastructure") return record;
   const error: TestRecordError = { name: "InfrastructureError", code: ENGINE_RESTARTED, category: "infrastructure", message: outageMessage(outage) };
   return { ...record, errors: [error, ...record.errors] };
