@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { ResultPromise } from "execa";
 import { currentRun } from "./run-identity.ts";
@@ -19,6 +19,7 @@ import { readRecords } from "../report/records-reader.ts";
 import type { ReportSummary } from "../report/report-summary.ts";
 import type { ContainerEngine } from "../engine/container-engine.ts";
 import { EngineWatch } from "../engine/engine-watch.ts";
+import { RECORDS_DIR, RUN_ERRORS_FILE, type RunErrors } from "../report/test-record.ts";
 import { writeEngineOutages } from "../report/engine-outages.ts";
 import {
   certifyConformanceRun,
@@ -179,7 +180,9 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
 
   const abort = new AbortController();
   let child: ResultPromise | undefined;
+  let interruption = "";
   const unsubscribe = opts.interrupts?.((reason) => {
+    interruption = reason;
     progress(`${reason}: stopping, cleaning up`);
     abort.abort();
     child?.kill("SIGTERM");
@@ -300,6 +303,11 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
     progress(`interrupted after ${wall} s; everything this run created was removed`);
     // What ran is still reported (its gate fails: the clauses that did not run are missing).
     if (existsSync(resultsDir)) {
+      // vitest stops cleanly on SIGTERM and records only what finished: the run's own record of the
+      // interruption fails the gate, or a filtered run whose finished tests all passed would pass it.
+      const errors: RunErrors = { modules: [], unhandled: [`the run was interrupted (${interruption || "aborted"}) before its suites finished`] };
+      mkdirSync(path.join(resultsDir, RECORDS_DIR), { recursive: true });
+      writeFileSync(path.join(resultsDir, RECORDS_DIR, `${RUN_ERRORS_FILE}-interrupted.json`), JSON.stringify(errors));
       await publishReport({ selection, reportsRoot, runId: run.runId, resultsDirs: [resultsDir], filtered, progress, out: opts.out }).catch((error: unknown) => progress(`the report of the interrupted run could not be written: ${(error as Error).message}`));
     }
     return EXIT.interrupted;
