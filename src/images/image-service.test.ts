@@ -55,6 +55,28 @@ describe("ImageService.ensure", () => {
     // Children before parents: the wheel layer went before its host image.
     expect(removed.indexOf("sha256:distcheck/host-reference-wheels:mine")).toBeLessThan(removed.indexOf(host.tag));
   });
+
+  it("a build that fails after the engine tagged its image leaves no image under the tag; the engine's full disk is disk_full", async () => {
+    const { engine, removed } = fakeEngine([]);
+    const service = new ImageService(engine, ROOT, {
+      debootstrap: {
+        kind: "debootstrap",
+        // A load the engine tagged, then refused for lack of space (as a late failure of `docker load` can).
+        build: async ({ tag }) => {
+          await (engine.commitLayer as unknown as (o: { tag: string; labels: Record<string, string> }) => Promise<void>)({ tag, labels: {} });
+          throw new Error(`write /var/lib/docker/tmp/docker-import-1/layer.tar: no space left on device`);
+        },
+      },
+    });
+    const base = service.baseTarget("bookworm", "linux-x86_64");
+    const lines: string[] = [];
+    const failure = await service.ensure([base], { progress: (_t, line) => lines.push(line), runLabels: {} }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: "disk_full", category: "infrastructure" });
+    expect((failure as Error).message).toContain("Docker engine at fake");
+    expect(removed).toEqual([base.tag]);
+    expect(await engine.inspectImage(base.tag)).toBeUndefined();
+    expect(lines.some((l) => l.includes(`removed ${base.tag}`))).toBe(true);
+  });
 });
 
 describe("isWanted", () => {
