@@ -134,9 +134,10 @@ export class ImageService {
       await this.buildTarget(target, labels, options.runLabels, progress);
     } catch (error) {
       await this.dropHalfBuilt(target.tag, progress);
-      const line = isDiskFull(error) ? undefined : noSpaceLine(error);
-      // The debootstrap builder names its own scratch folder; what else fills is the engine's storage
-      // (a host layer's commit, a registry pull).
+      // A host layer's commit and a registry pull write only into the engine's storage; a debootstrap
+      // build also fills its scratch folder, and its builder says which of the two filled.
+      const engineOnly = target.kind === "host" || target.recipe.kind === "registry";
+      const line = engineOnly && !isDiskFull(error) ? noSpaceLine(error) : undefined;
       throw line ? await engineDiskFull({ tag: target.tag, endpoint: this.engine.endpoint, line, cause: error }) : error;
     }
     const ms = Date.now() - started;
