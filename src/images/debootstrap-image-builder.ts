@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
@@ -10,6 +11,7 @@ import type { DebootstrapRecipe, ImageRecipe } from "./image-recipe.ts";
 import { qemuEnv, type PlatformInfo } from "../platform/platforms.ts";
 import { resolveDebianMirror } from "./debian-mirror.ts";
 import { scratchDir } from "../run/scratch.ts";
+import { engineDiskFull, isDiskFull, noSpaceLine, scratchDiskFull } from "./disk-full.ts";
 
 /** Paths removed from the rootfs before packing: caches and docs nobody in a cell reads. */
 const PRUNE = ["var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale"];
@@ -40,21 +42,41 @@ export class DebootstrapImageBuilder implements ImageBuilder {
     if (!existsSync("/usr/sbin/debootstrap")) {
       throw new InfrastructureError("debootstrap_missing", "debootstrap is not installed. Install it with `sudo npm run setup-machine` (or `apt-get install debootstrap`).");
     }
-    const work = await mkdtemp(path.join(scratchDir(), "image-"));
+    let step = "creating the build's scratch folder";
+    let work: string;
+    try {
+      work = await mkdtemp(path.join(scratchDir(), "image-"));
+    } catch (error) {
+      throw await scratchFailure(error, { tag, step, dir: os.tmpdir() });
+    }
     try {
       const rootfs = path.join(work, "rootfs");
-      await this.debootstrap(recipe, platform, rootfs, progress, signal);
-      progress("pruning and packing the root filesystem");
-      await Promise.all(PRUNE.map((p) => rm(path.join(rootfs, p), { recursive: true, force: true })));
-      // Cells are throwaway: let pip install into the system Python like a container user would.
-      await rm(path.join(rootfs, "usr/lib", `python${recipe.python}`, "EXTERNALLY-MANAGED"), { force: true });
-      await writeFile(path.join(rootfs, "etc/distcheck-image.json"), JSON.stringify({ tag, recipe: recipe.name, platform: platform.id, labels }, null, 2));
-      await execa("tar", ["-C", rootfs, "--numeric-owner", "--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*", "-cf", path.join(work, "layer.tar"), "."], { cancelSignal: signal });
-      await rm(rootfs, { recursive: true, force: true });
-      const { files } = await writeDockerArchiveMetadata(work, { tag, platform, labels });
+      let files: string[];
+      try {
+        step = "running debootstrap";
+        await this.debootstrap(recipe, platform, rootfs, progress, signal);
+        step = "pruning and packing the root filesystem";
+        progress(step);
+        await Promise.all(PRUNE.map((p) => rm(path.join(rootfs, p), { recursive: true, force: true })));
+        // Cells are throwaway: let pip install into the system Python like a container user would.
+        await rm(path.join(rootfs, "usr/lib", `python${recipe.python}`, "EXTERNALLY-MANAGED"), { force: true });
+        await writeFile(path.join(rootfs, "etc/distcheck-image.json"), JSON.stringify({ tag, recipe: recipe.name, platform: platform.id, labels }, null, 2));
+        await execa("tar", ["-C", rootfs, "--numeric-owner", "--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*", "-cf", path.join(work, "layer.tar"), "."], { cancelSignal: signal });
+        await rm(rootfs, { recursive: true, force: true });
+        step = "writing the image archive";
+        ({ files } = await writeDockerArchiveMetadata(work, { tag, platform, labels }));
+      } catch (error) {
+        throw await scratchFailure(error, { tag, step, dir: work });
+      }
       progress("loading into the engine");
-      const packer = execa("tar", ["-C", work, "-cf", "-", ...files], { cancelSignal: signal, buffer: false });
-      await Promise.all([this.engine.loadImage(packer.stdout!), packer]);
+      try {
+        // Only reads from the scratch folder here: a full disk now is the engine's.
+        const packer = execa("tar", ["-C", work, "-cf", "-", ...files], { cancelSignal: signal, buffer: false });
+        await Promise.all([this.engine.loadImage(packer.stdout!), packer]);
+      } catch (error) {
+        const line = noSpaceLine(error);
+        throw line ? await engineDiskFull({ tag, endpoint: this.engine.endpoint, line, cause: error }) : error;
+      }
       const stored = await this.engine.inspectImage(tag);
       if (!stored) throw new ImageBuildError(`docker load finished but ${tag} is not in the engine`);
       if (stored.architecture !== platform.dockerArch) {
@@ -92,13 +114,24 @@ export class DebootstrapImageBuilder implements ImageBuilder {
     const result = await child;
     if (result.exitCode !== 0) {
       const tail = (result.all as unknown as string[] | undefined ?? []).slice(-25).join("\n");
-      const log = path.join(rootfs, "debootstrap/debootstrap.log");
+      // debootstrap prints only "Couldn't download ..." or "... failed"; the cause (a full disk, a
+      // wget error) is in its log, which goes with the scratch folder: quote the log's end here.
+      const log = await readFile(path.join(rootfs, "debootstrap/debootstrap.log"), "utf8").catch(() => "");
+      const logTail = log.trimEnd().split("\n").slice(-15).join("\n");
       throw new ImageBuildError(
         `debootstrap ${recipe.suite} for ${platform.id} exited with ${result.exitCode ?? result.signal}. ` +
           `Mirror ${mirror.url}; set DISTCHECK_DEBIAN_MIRROR to another Debian archive if it is unreachable. ` +
           (platform.debianArch !== "amd64" ? "For a foreign architecture, check `distcheck doctor` (qemu binfmt). " : "") +
-          `Last output:\n${tail}\n(full log: ${log})`,
+          `Last output:\n${tail}` +
+          (logTail ? `\nEnd of debootstrap.log:\n${logTail}` : ""),
       );
     }
   }
+}
+
+/** A failure while the build wrote to its scratch folder: `disk_full` when it says a disk filled, else unchanged. */
+async function scratchFailure(error: unknown, where: { tag: string; step: string; dir: string }): Promise<unknown> {
+  if (isDiskFull(error)) return error;
+  const line = noSpaceLine(error);
+  return line ? await scratchDiskFull({ ...where, line, cause: error }) : error;
 }

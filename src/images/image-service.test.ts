@@ -6,7 +6,7 @@ import { IMAGE_LABELS, ImageService, isWanted } from "./image-service.ts";
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
 /** An engine holding `images` in memory: enough for plan, build-by-commit and removal. */
-function fakeEngine(images: EngineImage[]): { engine: ContainerEngine; removed: string[]; committed: string[] } {
+function fakeEngine(images: EngineImage[], options: { commitFails?: Error } = {}): { engine: ContainerEngine; removed: string[]; committed: string[] } {
   const removed: string[] = [];
   const committed: string[] = [];
   const find = (ref: string) => images.find((i) => i.id === ref || i.tags.includes(ref));
@@ -23,6 +23,8 @@ function fakeEngine(images: EngineImage[]): { engine: ContainerEngine; removed: 
     commitLayer: async (o: { tag: string; labels: Record<string, string> }) => {
       committed.push(o.tag);
       images.push({ id: `sha256:${o.tag}`, tags: [o.tag], labels: o.labels } as EngineImage);
+      // A commit the engine tagged and then failed, as a late failure can.
+      if (options.commitFails) throw options.commitFails;
     },
   } as unknown as ContainerEngine;
   return { engine, removed, committed };
@@ -54,6 +56,30 @@ describe("ImageService.ensure", () => {
     expect(removed).not.toContain("sha256:distcheck/host-reference-wheels:other");
     // Children before parents: the wheel layer went before its host image.
     expect(removed.indexOf("sha256:distcheck/host-reference-wheels:mine")).toBeLessThan(removed.indexOf(host.tag));
+  });
+
+  it("a build that fails after the engine tagged its image leaves no image under the tag; the engine's full disk is disk_full", async () => {
+    const probe = new ImageService(fakeEngine([]).engine, ROOT);
+    const base = probe.baseTarget("bookworm", "linux-x86_64");
+    const host = probe.hostTarget({ id: "reference", adapter: "reference", source: "hosts/reference", bases: ["bookworm"], default: true }, base);
+    const full = new Error("write /var/lib/docker/overlay2/x/diff/opt/host/app.py: no space left on device");
+    const { engine, removed, committed } = fakeEngine([{ id: `sha256:${base.tag}`, tags: [base.tag], labels: {} } as EngineImage], { commitFails: full });
+    const service = new ImageService(engine, ROOT);
+    const lines: string[] = [];
+    const failure = await service.ensure([host], { progress: (_t, line) => lines.push(line), runLabels: {} }).catch((e: unknown) => e);
+    expect(committed).toEqual([host.tag]);
+    expect(failure).toMatchObject({ code: "disk_full", category: "infrastructure", cause: full });
+    expect((failure as Error).message).toContain("Docker engine at fake");
+    expect(removed).toEqual([host.tag]);
+    expect(await engine.inspectImage(host.tag)).toBeUndefined();
+    expect(lines.some((l) => l.includes(`removed ${host.tag}`))).toBe(true);
+  });
+
+  it("leaves a debootstrap build's full disk to its builder, which knows whether the scratch folder or the engine filled", async () => {
+    const full = new Error("tar: ./usr: Cannot write: No space left on device");
+    const service = new ImageService(fakeEngine([]).engine, ROOT, { debootstrap: { kind: "debootstrap", build: async () => Promise.reject(full) } });
+    const base = service.baseTarget("bookworm", "linux-x86_64");
+    expect(await service.ensure([base], { progress: () => undefined, runLabels: {} }).catch((e: unknown) => e)).toBe(full);
   });
 });
 

@@ -12,6 +12,7 @@ import type { ImageBuilder, ProgressSink } from "./image-builder.ts";
 import { RecipeError } from "../errors/distcheck-error.ts";
 import { baseImageTag, loadRecipe, recipeHash, type ImageRecipe } from "./image-recipe.ts";
 import { RegistryImageBuilder } from "./registry-image-builder.ts";
+import { engineDiskFull, isDiskFull, noSpaceLine } from "./disk-full.ts";
 
 export const IMAGE_LABELS = {
   kind: "dev.distcheck.image",
@@ -128,8 +129,24 @@ export class ImageService {
       await this.engine.removeImage(target.tag);
     }
     const labels = { [LABELS.managed]: "true", [IMAGE_LABELS.platform]: target.platform.id };
+    progress(`building ${target.tag}`);
+    try {
+      await this.buildTarget(target, labels, options.runLabels, progress);
+    } catch (error) {
+      await this.dropHalfBuilt(target.tag, progress);
+      // A host layer's commit and a registry pull write only into the engine's storage; a debootstrap
+      // build also fills its scratch folder, and its builder says which of the two filled.
+      const engineOnly = target.kind === "host" || target.recipe.kind === "registry";
+      const line = engineOnly && !isDiskFull(error) ? noSpaceLine(error) : undefined;
+      throw line ? await engineDiskFull({ tag: target.tag, endpoint: this.engine.endpoint, line, cause: error }) : error;
+    }
+    const ms = Date.now() - started;
+    progress(`built in ${(ms / 1000).toFixed(1)} s`);
+    return { tag: target.tag, status: "built", ms };
+  }
+
+  private async buildTarget(target: ImageTarget, labels: Record<string, string>, runLabels: Record<string, string>, progress: ProgressSink): Promise<void> {
     if (target.kind === "base") {
-      progress(`building ${target.tag}`);
       await this.builders[target.recipe.kind].build({
         recipe: target.recipe,
         platform: target.platform,
@@ -138,7 +155,6 @@ export class ImageService {
         progress,
       });
     } else {
-      progress(`building ${target.tag}`);
       await target.adapter.buildHostImage({
         engine: this.engine,
         source: target.source,
@@ -148,13 +164,25 @@ export class ImageService {
         mutant: target.settings.mutant,
         tag: target.tag,
         labels: { ...labels, [IMAGE_LABELS.kind]: "host", [IMAGE_LABELS.host]: target.hostId, [IMAGE_LABELS.recipe]: target.base.recipe.name },
-        runLabels: options.runLabels,
+        runLabels,
         progress,
       });
     }
-    const ms = Date.now() - started;
-    progress(`built in ${(ms / 1000).toFixed(1)} s`);
-    return { tag: target.tag, status: "built", ms };
+  }
+
+  /**
+   * After a failed build, no image may carry the target's tag: the engine could have tagged a
+   * half-written one (a load or commit that failed late), and a tag that exists counts as built.
+   * The tag was absent before the build (or removed by --force), so nothing good is lost.
+   */
+  private async dropHalfBuilt(tag: string, progress: ProgressSink): Promise<void> {
+    try {
+      if (!(await this.engine.inspectImage(tag))) return;
+      await this.engine.removeImage(tag);
+      progress(`removed ${tag}, tagged by the failed build`);
+    } catch (error) {
+      progress(`could not remove ${tag} after the failed build (${(error as Error).message}); remove it with \`docker rmi ${tag}\` before the next build, which would take it as built`);
+    }
   }
 
   async list(): Promise<EngineImage[]> {
