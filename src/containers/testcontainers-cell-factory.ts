@@ -1,5 +1,5 @@
 import { GenericContainer, type StartedTestContainer } from "testcontainers";
-import { execFormatFailure } from "../engine/exec-format-failure.ts";
+import { execFormatFailure, platformFailure } from "../engine/exec-format-failure.ts";
 import { ContainerError, DistcheckError } from "../errors/distcheck-error.ts";
 import type { Cell } from "../matrix/matrix.ts";
 import { containerEnv } from "../platform/platforms.ts";
@@ -51,6 +51,22 @@ function containerFailure(code: string, cell: Cell, containerId: string, what: s
   );
 }
 
+/** The engine testcontainers starts cells on (DOCKER_HOST, or the local socket). */
+const ENDPOINT = resolveEndpoint("env");
+
+/**
+ * What the container's first process printed, e.g. docker-init's "exec sleep failed: Exec format
+ * error" when the kernel could not run the image's command; empty when the engine cannot tell.
+ */
+async function firstProcessLog(id: string): Promise<string> {
+  try {
+    const log = await engineClient().getContainer(id).logs({ stdout: true, stderr: true, tail: 20 });
+    return Buffer.from(log as unknown as Buffer).toString("utf8");
+  } catch {
+    return "";
+  }
+}
+
 /** The arch hint a cell's container failure ends with. */
 function architectureHint(cell: Cell): string {
   return cell.platform.info.uname === "aarch64"
@@ -79,10 +95,16 @@ class StartedTestcontainersCell implements StartedCellContainer {
         ...(options.workingDir ? { workingDir: options.workingDir } : {}),
         ...(options.user ? { user: options.user } : {}),
       })
-      .catch((cause: unknown) => {
-        throw containerFailure("container_exec_failed", this.cell, this.id, `run \`${command.join(" ")}\``, cause);
+      .catch(async (cause: unknown) => {
+        // An exec refused because the container is gone: its host may have died of the machine.
+        const machine = platformFailure({ where: `Cell ${this.cell.id}`, what: `\`${command.join(" ")}\``, platform: this.cell.platform.info, endpoint: ENDPOINT }, await firstProcessLog(this.id));
+        throw machine ?? containerFailure("container_exec_failed", this.cell, this.id, `run \`${command.join(" ")}\``, cause);
       });
-    const unrunnable = execFormatFailure(`${result.stdout}\n${result.stderr}`, { where: `Cell ${this.cell.id}`, command, platform: this.cell.platform.info.docker });
+    const output = `${result.stdout}\n${result.stderr}`;
+    // A failed exec while the platform's registration is off never ran the command at all: no verdict can come of it.
+    const unrunnable =
+      execFormatFailure(output, { where: `Cell ${this.cell.id}`, command, platform: this.cell.platform.info, endpoint: ENDPOINT }) ??
+      (result.exitCode !== 0 ? platformFailure({ where: `Cell ${this.cell.id}`, what: `\`${command.join(" ")}\` (exit ${result.exitCode})`, platform: this.cell.platform.info, endpoint: ENDPOINT }) : undefined);
     if (unrunnable) throw unrunnable;
     return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, ms: performance.now() - started };
   }
@@ -219,23 +241,33 @@ export class TestcontainersCellFactory implements CellContainerFactory {
     try {
       started = await container.start();
     } catch (cause) {
+      const site = { where: `Cell ${cell.id}`, what: `starting the container of ${options.image}`, platform: cell.platform.info, endpoint: ENDPOINT };
+      const machine = platformFailure(site, cause instanceof Error ? cause.message : String(cause));
+      if (machine) throw Object.assign(machine, { cause });
       throw new ContainerError("container_start_failed", `Could not start ${options.image} for cell ${cell.id}: ${(cause as Error).message}. Run \`npx distcheck images build\` and \`npx distcheck doctor\`.`, { cause });
     }
     // A container whose first process cannot run (no binfmt for a foreign image) may already have
     // exited here, so the exec itself can fail: that is the platform's problem too.
     const uname = await started.exec(["uname", "-m"]).catch(async (cause: unknown) => {
+      const log = await firstProcessLog(started.getId());
       await started.stop({ remove: true, timeout: 0 }).catch(() => undefined);
+      const machine = platformFailure({ where: `Cell ${cell.id}`, what: `starting the container of ${options.image}`, platform: cell.platform.info, endpoint: ENDPOINT }, log);
+      if (machine) throw machine;
       throw new ContainerError(
         "container_exec_failed",
         `Cell ${cell.id}: \`uname -m\` could not run in the container of ${options.image} just started for ${cell.platform.info.docker}: ${cause instanceof Error ? cause.message.trim() : String(cause)}. ${architectureHint(cell)}`,
         { cause },
       );
     });
-    const unrunnable = execFormatFailure(`${uname.stdout}\n${uname.stderr}`, { where: `Cell ${cell.id}`, command: ["uname", "-m"], platform: cell.platform.info.docker });
+    const unrunnable = execFormatFailure(`${uname.stdout}\n${uname.stderr}`, { where: `Cell ${cell.id}`, command: ["uname", "-m"], platform: cell.platform.info, endpoint: ENDPOINT });
     const machine = uname.stdout.trim();
     if (unrunnable || uname.exitCode !== 0 || machine !== cell.platform.info.uname) {
+      const log = unrunnable ? "" : await firstProcessLog(started.getId());
       await started.stop({ remove: true, timeout: 0 }).catch(() => undefined);
       if (unrunnable) throw unrunnable;
+      // Its first process may have died of the machine already (docker-init: "exec sleep failed: Exec format error").
+      const blamed = platformFailure({ where: `Cell ${cell.id}`, what: `starting the container of ${options.image}`, platform: cell.platform.info, endpoint: ENDPOINT }, log);
+      if (blamed) throw blamed;
       throw new ContainerError(
         "architecture_mismatch",
         `Cell ${cell.id}: the container of ${options.image} reports machine ${JSON.stringify(machine || uname.stderr.trim())}, expected ${cell.platform.info.uname}. ${architectureHint(cell)}`,

@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { PlatformInfo } from "../platform/platforms.ts";
 
 /** An image as the engine reports it. */
 export interface EngineImage {
@@ -53,8 +54,12 @@ export interface ContainerEngine {
    * to a base image without a Dockerfile or a registry.
    */
   commitLayer(options: { image: string; platform: string; tar: Readable; cmd: string[]; tag: string; labels: Record<string, string>; runLabels: Record<string, string>; env?: string[]; onOutput?: (text: string) => void }): Promise<void>;
-  /** Starts `cmd` in a running container and follows it (docker exec with attached streams). */
-  execStream(containerId: string, cmd: string[], options?: { env?: string[]; workingDir?: string }): Promise<StreamingExec>;
+  /**
+   * Starts `cmd` in a running container and follows it (docker exec with attached streams). With the
+   * container's `platform`, a command the kernel cannot execute names the machine's binfmt state;
+   * `where` names the container in messages (e.g. `Cell linux-aarch64.bookworm.reference`).
+   */
+  execStream(containerId: string, cmd: string[], options?: { env?: string[]; workingDir?: string; platform?: PlatformInfo; where?: string }): Promise<StreamingExec>;
   listContainers(labelFilter: string): Promise<EngineContainer[]>;
   removeContainer(id: string): Promise<void>;
   /** Creates a bridge network; `internal` ones have no route out of the machine. */

@@ -4,6 +4,7 @@ import { DistcheckError, InfrastructureError, ImageBuildError } from "../errors/
 import type { ContainerEngine, EngineContainer, EngineImage, EngineNetwork, StreamingExec } from "./container-engine.ts";
 import { execFormatFailure } from "./exec-format-failure.ts";
 import { PassThrough } from "node:stream";
+import type { PlatformInfo } from "../platform/platforms.ts";
 
 export const LOCAL_SOCKET = "unix:///var/run/docker.sock";
 
@@ -177,7 +178,7 @@ export class DockerEngine implements ContainerEngine {
     }
   }
 
-  async execStream(containerId: string, cmd: string[], options: { env?: string[]; workingDir?: string } = {}): Promise<StreamingExec> {
+  async execStream(containerId: string, cmd: string[], options: { env?: string[]; workingDir?: string; platform?: PlatformInfo; where?: string } = {}): Promise<StreamingExec> {
     const what = `run \`${cmd.join(" ")}\` in container ${containerId.slice(0, 12)}`;
     const { exec, stream } = await this.request(what, async () => {
       const exec = await this.docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Env: options.env, WorkingDir: options.workingDir });
@@ -199,7 +200,7 @@ export class DockerEngine implements ContainerEngine {
     stderr.on("data", (c: Buffer) => emit(c.toString("utf8"), "stderr"));
     const exit = new Promise<number>((resolve, reject) => {
       stream.on("end", () => {
-        const unrunnable = execFormatFailure(head, { where: `container ${containerId.slice(0, 12)}`, command: cmd });
+        const unrunnable = execFormatFailure(head, { where: options.where ?? `container ${containerId.slice(0, 12)}`, command: cmd, platform: options.platform, endpoint: this.endpoint });
         if (unrunnable) return reject(unrunnable);
         exec.inspect().then((info) => resolve(info.ExitCode ?? -1), (cause: unknown) => reject(engineFailure(this.endpoint, `inspect the exit of \`${cmd.join(" ")}\``, cause)));
       });

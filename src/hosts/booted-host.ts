@@ -4,6 +4,7 @@ import type { KernelApi } from "./kernel-wire.ts";
 import { request as httpRequest } from "node:http";
 import type { CellContainerFactory, FileToPut, StartedCellContainer } from "../containers/cell-container.ts";
 import type { ContainerEngine, StreamingExec } from "../engine/container-engine.ts";
+import { platformFailure } from "../engine/exec-format-failure.ts";
 import { DistcheckError } from "../errors/distcheck-error.ts";
 import type { Cell } from "../matrix/matrix.ts";
 import type { ArchiveAgent, HostAdapter, HostHttp, HostLaunch, HostReadiness, HostSettings } from "./host-adapter.ts";
@@ -142,6 +143,8 @@ export class BootedHost implements AsyncDisposable, HostHttp {
     const started = performance.now();
     const proc = await this.engine.execStream(this.container.id, ["/bin/sh", "-c", `echo $$ > ${this.adapter.pidFile}; exec ${launch.command.map(shellQuote).join(" ")}`], {
       env: Object.entries({ ...(this.options.env ?? {}), ...launch.env }).map(([k, v]) => `${k}=${v}`),
+      platform: this.options.cell.platform.info,
+      where: `Cell ${this.options.cell.id}`,
     });
     this.process = proc;
     const timeout = (this.options.readyTimeoutMs ?? READY_BOUND_MS) * (this.options.timingFactor ?? 1);
@@ -157,7 +160,9 @@ export class BootedHost implements AsyncDisposable, HostHttp {
       proc.exit.then((code) => {
         clearTimeout(timer);
         this.process = undefined;
-        reject(new HostBootError(`${this.options.cell.id}: the host exited with ${code} before it was ready`, this.logText.slice(marker)));
+        // A host that dies while its platform's binaries have no handler (binfmt switched off) died of the machine.
+        const site = { where: `Cell ${this.options.cell.id}`, what: `booting the host (it exited with ${code} before it was ready)`, platform: this.options.cell.platform.info, endpoint: this.engine.endpoint };
+        reject(platformFailure(site, this.logText.slice(marker)) ?? new HostBootError(`${this.options.cell.id}: the host exited with ${code} before it was ready`, this.logText.slice(marker)));
       }, reject);
     });
     this.lastBootMs = performance.now() - started;

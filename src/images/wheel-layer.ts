@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { FileToPut } from "../containers/cell-container.ts";
 import type { ContainerEngine } from "../engine/container-engine.ts";
+import { platformFailure } from "../engine/exec-format-failure.ts";
 import { containerEnvList, type PlatformInfo } from "../platform/platforms.ts";
 import { LABELS, runLabels } from "../run/run-identity.ts";
 import { IMAGE_LABELS } from "./image-service.ts";
@@ -41,7 +42,8 @@ export function ensureWheelLayer(engine: ContainerEngine, request: WheelLayerReq
   if (!pending) {
     pending = (async () => {
       if (await engine.inspectImage(tag)) return tag;
-      await engine.commitLayer({
+      await engine
+        .commitLayer({
         image: request.hostTag,
         platform: request.platform.docker,
         tar: Readable.from(await tarFiles(request.files.map((f) => ({ path: f.target, content: f.content, mode: f.mode })))),
@@ -50,7 +52,12 @@ export function ensureWheelLayer(engine: ContainerEngine, request: WheelLayerReq
         labels: { [LABELS.managed]: "true", [IMAGE_LABELS.kind]: "wheels", [IMAGE_LABELS.platform]: request.platform.id, [IMAGE_LABELS.parent]: request.hostTag },
         runLabels: runLabels(),
         env: containerEnvList(request.platform),
-      });
+      })
+        .catch((error: unknown) => {
+          // pip that could not start, or died, while the platform's binaries had no handler: the machine's fault.
+          const site = { where: `Wheel layer ${tag}`, what: `\`${request.pip.join(" ")}\` in a container of ${request.hostTag}`, platform: request.platform, endpoint: engine.endpoint };
+          throw platformFailure(site, error instanceof Error ? error.message : String(error)) ?? error;
+        });
       return tag;
     })();
     building.set(tag, pending);

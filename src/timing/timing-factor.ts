@@ -1,4 +1,6 @@
 import type { StartedCellContainer } from "../containers/cell-container.ts";
+import { resolveEndpoint } from "../engine/docker-engine.ts";
+import { platformFailure } from "../engine/exec-format-failure.ts";
 import { ContainerError } from "../errors/distcheck-error.ts";
 
 /** What the probe measured inside one container, in milliseconds (medians). */
@@ -24,9 +26,13 @@ def cpu():
 print(json.dumps({"startupMs": statistics.median(startup() for _ in range(5)), "cpuMs": statistics.median(cpu() for _ in range(3))}))
 `;
 
-export async function probeTiming(container: StartedCellContainer): Promise<TimingProbe> {
+export async function probeTiming(container: StartedCellContainer, endpoint: string = resolveEndpoint("env")): Promise<TimingProbe> {
   const r = await container.exec(["python3", "-c", PROBE]);
-  if (r.exitCode !== 0) throw new ContainerError("timing_probe_failed", `The timing probe failed in cell ${container.cell.id}: ${r.stderr.trim().slice(-500)}`);
+  if (r.exitCode !== 0) {
+    // Its child process could not start while the platform's binaries had no handler: the machine's fault, with the fix.
+    const site = { where: `Cell ${container.cell.id}`, what: "the timing probe", platform: container.cell.platform.info, endpoint };
+    throw platformFailure(site, r.stderr) ?? new ContainerError("timing_probe_failed", `The timing probe failed in cell ${container.cell.id}: ${r.stderr.trim().slice(-500)}`);
+  }
   return JSON.parse(r.stdout) as TimingProbe;
 }
 

@@ -5,6 +5,7 @@ import { RunNetwork } from "../../src/containers/run-network.ts";
 import { TestcontainersCellFactory } from "../../src/containers/testcontainers-cell-factory.ts";
 import { DockerEngine, resolveEndpoint } from "../../src/engine/docker-engine.ts";
 import type { FixtureIndexEntry, WheelIndexEntry } from "../../src/fixtures/build/fixture-index.ts";
+import { InfrastructureError } from "../../src/errors/distcheck-error.ts";
 import { BootedHost, HostBootError } from "../../src/hosts/booted-host.ts";
 import type { ClauseFamily, HostAdapter, HostLaunch, HostSettings } from "../../src/hosts/host-adapter.ts";
 import { hostAdapter } from "../../src/hosts/host-adapters.ts";
@@ -134,6 +135,8 @@ async function startHost(cell: Cell, options: BootHostOptions): Promise<BootedHo
     try {
       image = await ensureWheelLayer(engine, { hostTag: image, platform: cell.platform.info, files: folder, pip });
     } catch (error) {
+      // The machine's fault (binfmt off, engine gone) keeps its category; pip's own failure is the suite's.
+      if (error instanceof InfrastructureError) throw error;
       throw new Error(`pip install of ${wheels.map((w) => w.name).join(", ")} failed in ${cell.id}: ${(error as Error).message}`, { cause: error });
     }
   }
