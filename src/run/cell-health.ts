@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DistcheckError } from "../errors/distcheck-error.ts";
@@ -66,9 +67,15 @@ export class CellHealth {
   }
 }
 
-/** The current run's cell health (its scratch folder, shared by every vitest worker of the run). */
+/**
+ * The current vitest process's cell health, shared by its workers: in the run's scratch folder, one
+ * folder per results directory, because one run may start several vitest processes that must not
+ * see each other's markers (`distcheck mutants` runs every mutant's job under one run id, and a
+ * mutant whose host never becomes ready must not stop the next mutant's boots).
+ */
 export function runCellHealth(env: NodeJS.ProcessEnv = process.env): CellHealth {
-  return new CellHealth(path.join(scratchDir(env), "cell-health"));
+  const results = env.DISTCHECK_RESULTS_DIR ?? "";
+  return new CellHealth(path.join(scratchDir(env), "cell-health", createHash("sha256").update(results).digest("hex").slice(0, 12)));
 }
 
 /**
