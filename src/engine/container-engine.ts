@@ -24,6 +24,12 @@ export interface EngineNetwork {
   labels: Record<string, string>;
 }
 
+/** One path a container changed in its image's filesystem (the Engine API's container changes). */
+export interface FilesystemChange {
+  path: string;
+  kind: "changed" | "added" | "deleted";
+}
+
 /** A process started in a running container whose output is followed as it comes. */
 export interface StreamingExec {
   /** Called with each chunk of stdout and stderr, in order. */
@@ -56,6 +62,8 @@ export interface ContainerEngine {
   /** Starts `cmd` in a running container and follows it (docker exec with attached streams). */
   execStream(containerId: string, cmd: string[], options?: { env?: string[]; workingDir?: string }): Promise<StreamingExec>;
   listContainers(labelFilter: string): Promise<EngineContainer[]>;
+  /** What a container changed in its image's filesystem (optional: only a repro trace asks). */
+  containerChanges?(id: string): Promise<FilesystemChange[]>;
   removeContainer(id: string): Promise<void>;
   /** Creates a bridge network; `internal` ones have no route out of the machine. */
   createNetwork(name: string, options: { internal: boolean; labels: Record<string, string> }): Promise<EngineNetwork>;

@@ -69,6 +69,14 @@ describe("distcheck repro --from", () => {
     for (const x of t!.tries) {
       expect(readFileSync(path.join(x.dir, "command.sh"), "utf8")).toContain(`DISTCHECK_MUTANT=${MUTANT}`);
       expect(JSON.parse(readFileSync(path.join(x.dir, "record.json"), "utf8"))).toMatchObject({ state: "failed", name: test.name });
+      // The host the try booted: its log, its event timeline, the HTTP exchanges, the filesystem diff.
+      const hostDirs = readdirSync(x.dir).filter((d) => d.startsWith(`host-${CELL}-`));
+      expect(hostDirs).toHaveLength(1);
+      const host = (f: string): string => readFileSync(path.join(x.dir, hostDirs[0]!, f), "utf8");
+      expect(host("host.log")).not.toBe("");
+      expect(JSON.parse(host("timeline.json"))).toContainEqual(expect.objectContaining({ event: "installed", id: "distcheck.arc-manifest-too-many-keywords" }));
+      expect(host("http.jsonl").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { method: string; path: string; status: number })).toContainEqual(expect.objectContaining({ method: "POST", path: "/api/agent/install", status: 201 }));
+      expect(JSON.parse(host("filesystem-diff.json"))).toContainEqual({ path: "/fixtures/archives/arc-manifest-too-many-keywords-1.0.0.tar.gz", kind: "added" });
     }
     // Nothing of the replay is left in the engine.
     expect((await engine.listContainers(LABELS.managed)).filter((c) => c.labels[LABELS.run]?.startsWith(`repro-${path.basename(result.dir)}`))).toEqual([]);

@@ -10,6 +10,7 @@ import { checkImages, requireSameImages } from "./image-check.ts";
 import { failingTests, findTest, newestRun, openRun, type RecordedRun, type ReproTarget } from "./recorded-run.ts";
 import { ReproEnvironmentError, ReproInputError } from "./repro-errors.ts";
 import { planTry, runTry, tryCommandLine } from "./replay-try.ts";
+import { TRACE_DIR_VARIABLE } from "../hosts/host-trace.ts";
 
 /** What `distcheck repro` replays and how. */
 export interface ReproOptions {
@@ -149,7 +150,8 @@ async function replayTest(
     const tryCommand = tryCommandLine(plan);
     mkdirSync(tryDir, { recursive: true });
     writeFileSync(path.join(tryDir, "command.sh"), `#!/bin/sh\n# Replays this test (all tries): ${command}\n# This try alone, through vitest:\ncd ${shellWord(selection.root)} && ${tryCommand}\n`);
-    const r = await runTry(n, target, plan, { root: selection.root, dir: tryDir, echo: ctx.echo, onChild: ctx.onChild });
+    // Every host the try boots keeps its trace here: log, timeline, HTTP exchanges, filesystem diff.
+    const r = await runTry(n, target, plan, { root: selection.root, dir: tryDir, echo: ctx.echo, onChild: ctx.onChild, extraEnv: { [TRACE_DIR_VARIABLE]: tryDir } });
     if (ctx.interrupted()) break;
     if (!r.outcome) {
       throw new ReproEnvironmentError("test_not_run", `Try ${n} did not run the test ${target.id} (vitest exited ${r.exitCode} with no record of it): a suite that did not load or a setup that failed before the cell. Its output is in ${r.logFile}.`);
