@@ -1,5 +1,6 @@
 import type { PluginDirectoryApi } from "./plugin-directory-wire.ts";
 import { HostTrace } from "./host-trace.ts";
+import { KEEP_VARIABLE } from "../run/run-identity.ts";
 import type { BundleApi } from "./bundle-wire.ts";
 import type { KernelApi } from "./kernel-wire.ts";
 import { request as httpRequest } from "node:http";
@@ -324,6 +325,12 @@ export class BootedHost implements AsyncDisposable, HostHttp {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.trace?.close(this, this.engine, this.container.id).catch(() => undefined);
+    // A `distcheck repro --keep` try: the host stays up as the test left it, for a person to look
+    // around; its container carries the kept label, so no sweep removes it (`repro --clean` does).
+    if (process.env[KEEP_VARIABLE]) {
+      this.trace?.kept({ containerId: this.container.id, containerName: this.container.id.slice(0, 12), cell: this.options.cell.id, url: this.url, network: this.options.network });
+      return;
+    }
     await this.container.stop();
   }
 }

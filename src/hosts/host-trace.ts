@@ -61,6 +61,11 @@ export class HostTrace {
     appendFileSync(path.join(this.dir, "http.jsonl"), `${JSON.stringify(line)}\n`);
   }
 
+  /** Records that the host was left running for a person (`distcheck repro --keep`): `kept.json`, read by repro. */
+  kept(info: { containerId: string; containerName: string; cell: string; url: string; network: string }): void {
+    writeFileSync(path.join(this.dir, "kept.json"), JSON.stringify(info, null, 2));
+  }
+
   /** Writes the host's log, its event timeline (when it runs and keeps one) and the container's filesystem diff. */
   async close(host: TracedHost, engine: ContainerEngine, containerId: string): Promise<void> {
     this.closing = true;

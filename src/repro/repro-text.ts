@@ -17,6 +17,11 @@ export function reproText(result: ReproResult, cwd = process.cwd()): string {
     }
     lines.push(`  verdict: ${verdictText(t.verdict)}`);
     lines.push(`  again: ${t.command}`);
+    for (const k of t.kept ?? []) {
+      lines.push(`  kept: container ${k.containerName} of ${k.cell}, the host running at ${k.url} on the network ${k.network}`);
+      lines.push(`    look around: ${k.exec}`);
+      lines.push(`    remove it:   ${k.clean}`);
+    }
   }
   lines.push(`trace: ${path.relative(cwd, result.dir) || result.dir}`);
   return `${lines.join("\n")}\n`;

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -54,6 +54,87 @@ beforeAll(() => {
 
 afterAll(async () => {
   rmSync(reports, { recursive: true, force: true });
+});
+
+/** The environment a person's shell has: none of this test runner's VITEST_* or DISTCHECK_* settings. */
+const personEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("VITEST") && !k.startsWith("DISTCHECK_") && k !== "NODE_ENV" && k !== "TEST"));
+
+/**
+ * `command` in a pseudo-terminal (util-linux `script`): what it prints, what it is sent, its exit code.
+ * `type` answers a pattern in its output with a line of input.
+ */
+function inTerminal(command: string, type: Array<{ when: RegExp; line: string }>, timeoutMs: number): Promise<{ status: number; output: string }> {
+  const child = spawn("script", ["-qec", command, "/dev/null"], { cwd: ROOT, env: { ...personEnv(), TERM: "dumb" }, stdio: ["pipe", "pipe", "pipe"] });
+  let output = "";
+  const pending = [...type];
+  const onData = (chunk: Buffer): void => {
+    output += chunk.toString("utf8");
+    while (pending[0] && pending[0].when.test(output)) child.stdin.write(`${pending.shift()!.line}\n`);
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${command} did not end within ${timeoutMs} ms; its output:\n${output.slice(-3000)}`));
+    }, timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, output });
+    });
+  });
+}
+
+const keptContainers = async (reproId: string) => engine.listContainers(`${LABELS.kept}=${reproId}`);
+const keptNetworks = async (reproId: string) => engine.listNetworks(`${LABELS.kept}=${reproId}`);
+
+describe("distcheck repro --keep, --shell, --clean", () => {
+  const reproIds: string[] = [];
+  afterAll(async () => {
+    for (const id of reproIds) distcheck(["repro", "--clean", id]);
+  });
+
+  it("--keep leaves exactly one labelled container with the host running; the printed docker exec line works; --clean removes it", async () => {
+    const test = failing(mutantRun);
+    const { status, result, stderr } = repro(["--from", mutantRun, test.id, "--keep"]);
+    expect(status, stderr.slice(-2000)).toBe(1);
+    const reproId = path.basename(result.dir);
+    reproIds.push(reproId);
+    const kept = result.tests[0]!.kept!;
+    expect(kept).toHaveLength(1);
+    expect(kept[0]!.exec).toBe(`docker exec -it ${kept[0]!.containerName} sh`);
+    expect(kept[0]!.clean).toBe(`npx distcheck repro --clean ${reproId}`);
+    expect((await keptContainers(reproId)).map((c) => [c.id, c.state])).toEqual([[kept[0]!.containerId, "running"]]);
+    // The host still answers at the printed URL on the run network.
+    const ready = await fetch(`${kept[0]!.url}/readyz`);
+    expect(ready.status).toBe(200);
+    // The printed line, typed as printed, in a terminal: a command in the container and its output.
+    const shell = await inTerminal(kept[0]!.exec, [{ when: /#|\$/, line: "echo in-$((6*7))-$(hostname | head -c 4); exit" }], 30_000);
+    expect(shell.output).toContain(`in-42-${kept[0]!.containerId.slice(0, 4)}`);
+    const clean = distcheck(["repro", "--clean", reproId]);
+    expect(clean.status, clean.stderr).toBe(0);
+    expect(clean.stdout).toContain("removed 1 kept container(s)");
+    expect(await keptContainers(reproId)).toEqual([]);
+    expect(await keptNetworks(reproId)).toEqual([]);
+  }, 240_000);
+
+  it("--shell opens a shell in the kept container through a pseudo-terminal (a command typed, its output read); without a terminal it is refused (no_tty)", async () => {
+    const test = failing(mutantRun);
+    const noTty = repro(["--from", mutantRun, test.id, "--shell"]);
+    expect([noTty.status, noTty.result.code]).toEqual([2, "no_tty"]);
+    const command = `${process.execPath} bin/distcheck.js repro --from ${mutantRun} ${test.id} --shell --reports ${reports}`;
+    const session = await inTerminal(command, [
+      { when: /opening a shell in the kept container/, line: "cat /proc/1/cgroup >/dev/null; echo shell-$((7*6)) in $(hostname)" },
+      { when: /shell-42 in \w+/, line: "exit" },
+    ], 240_000);
+    // script passes the command's exit code on: the replay's (1, the test failed).
+    expect(session.status, session.output.slice(-3000)).toBe(1);
+    const reproId = /remove it: +npx distcheck repro --clean (\S+)/.exec(session.output)?.[1];
+    expect(reproId, session.output.slice(-3000)).toBeDefined();
+    reproIds.push(reproId!);
+    const [kept] = await keptContainers(reproId!);
+    expect(session.output).toContain(`shell-42 in ${kept!.id.slice(0, 12)}`);
+  }, 300_000);
 });
 
 describe("distcheck repro --from", () => {

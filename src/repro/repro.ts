@@ -11,6 +11,8 @@ import { failingTests, findTest, newestRun, openRun, type RecordedRun, type Repr
 import { ReproEnvironmentError, ReproInputError } from "./repro-errors.ts";
 import { planTry, runTry, tryCommandLine } from "./replay-try.ts";
 import { TRACE_DIR_VARIABLE } from "../hosts/host-trace.ts";
+import { spawnSync } from "node:child_process";
+import { execLine, keptHosts, type KeptHost } from "./kept-host.ts";
 
 /** What `distcheck repro` replays and how. */
 export interface ReproOptions {
@@ -30,6 +32,12 @@ export interface ReproOptions {
   repeat?: number;
   /** Replay even when the images are not the ones the run recorded (the differences become warnings). */
   allowDifferentImage?: boolean;
+  /** Leave the last try's host running (its container labelled kept) for a person to look around. */
+  keep?: boolean;
+  /** Then open an interactive shell in it (implies keep); needs `tty`. */
+  shell?: boolean;
+  /** Whether this process has a terminal on stdin and stdout (for `shell`). */
+  tty?: boolean;
   progress: (line: string) => void;
   /** vitest's output of each try, as it comes (the CLI: stderr unless --json). */
   echo?: (text: string) => void;
@@ -53,6 +61,8 @@ export interface ReproTestResult {
   verdict: Verdict;
   /** Replays exactly this test again. */
   command: string;
+  /** With --keep: the hosts the last try left running, how to get in and how to remove them. */
+  kept?: Array<KeptHost & { exec: string; clean: string }>;
 }
 
 export interface ReproResult {
@@ -90,6 +100,7 @@ const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s
  * record and command line under `<reports>/repro/<id>/<test-id>/try-<n>/`.
  */
 export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
+  if (opts.shell && !opts.tty) throw new ReproInputError("no_tty", "--shell opens an interactive shell and needs a terminal on stdin and stdout; this process has none. Run it from a terminal, or use --keep and the printed `docker exec -it ... sh` line.");
   const repeat = opts.repeat ?? 1;
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 100) throw new ReproInputError("repro_usage", `--repeat must be a whole number from 1 to 100 (got ${repeat}).`);
   const base = select({ matrix: opts.matrix });
@@ -147,6 +158,8 @@ async function replayTest(
   for (let n = 1; n <= ctx.repeat && !ctx.interrupted(); n++) {
     const tryDir = path.join(testDir, `try-${n}`);
     const plan = planTry(target, selection, { project: "conformance", runId: `repro-${path.basename(ctx.dir)}-${n}`, resultsDir: path.join(tryDir, "results"), mutant });
+    // The last try of a --keep replay leaves its host up, labelled kept with the repro id.
+    if ((ctx.keep || ctx.shell) && n === ctx.repeat) plan.protocol.keep = path.basename(ctx.dir);
     const tryCommand = tryCommandLine(plan);
     mkdirSync(tryDir, { recursive: true });
     writeFileSync(path.join(tryDir, "command.sh"), `#!/bin/sh\n# Replays this test (all tries): ${command}\n# This try alone, through vitest:\ncd ${shellWord(selection.root)} && ${tryCommand}\n`);
@@ -160,6 +173,8 @@ async function replayTest(
     tries.push(t);
     progress(`try ${n}/${ctx.repeat}: ${t.state}${t.state === "failed" ? (t.sameFailure ? " (the same way as recorded)" : " (differently from the record)") : ""}, test ${t.durationMs.toFixed(0)} ms, try ${(t.wallMs / 1000).toFixed(1)} s, timing factor ${t.timingFactor ?? "?"}`);
   }
+  const lastTry = tries.at(-1);
+  const kept = (ctx.keep || ctx.shell) && lastTry ? keptHosts(lastTry.dir).map((k) => ({ ...k, exec: execLine(k, engine.endpoint), clean: `npx distcheck repro --clean ${path.basename(ctx.dir)}` })) : undefined;
   return {
     id: target.id,
     key: target.key,
@@ -174,5 +189,18 @@ async function replayTest(
     tries,
     verdict: classify(tries),
     command,
+    ...(kept ? { kept } : {}),
   };
+}
+
+/**
+ * Opens an interactive shell in the host the last try kept (`docker exec -it <container> sh`, this
+ * process's terminal attached) and returns its exit code when the person leaves it.
+ */
+export function openShell(result: ReproResult, env: NodeJS.ProcessEnv = process.env): number {
+  const kept = result.tests.flatMap((t) => t.kept ?? []).at(-1);
+  if (!kept) throw new ReproEnvironmentError("test_not_run", "--shell: the last try kept no host (the test booted none, or the try ended before its host started); see the try's vitest.log.");
+  const dockerHost = /^DOCKER_HOST=(\S+) /.exec(kept.exec)?.[1];
+  const r = spawnSync("docker", ["exec", "-it", kept.containerId, "sh"], { stdio: "inherit", env: { ...env, ...(dockerHost ? { DOCKER_HOST: dockerHost } : {}) } });
+  return r.status ?? 1;
 }

@@ -2,7 +2,9 @@ import type { Command } from "commander";
 import { isDistcheckError } from "../../errors/distcheck-error.ts";
 import { exitCodeOf } from "../../run/exit-codes.ts";
 import { reproText } from "../../repro/repro-text.ts";
-import { runRepro } from "../../repro/repro.ts";
+import { openShell, runRepro } from "../../repro/repro.ts";
+import { cleanKept } from "../../repro/kept-host.ts";
+import { enginesFor, select } from "../../matrix/selection.ts";
 import { onSignals, out, progress } from "../context.ts";
 
 interface ReproFlags {
@@ -14,6 +16,9 @@ interface ReproFlags {
   reports: string;
   matrix?: string;
   json?: boolean;
+  keep?: boolean;
+  shell?: boolean;
+  clean?: boolean;
 }
 
 export function registerReproCommand(program: Command): void {
@@ -28,6 +33,9 @@ export function registerReproCommand(program: Command): void {
     .option("--allow-different-image", "replay even when an image is not the one the run recorded (rebuilt, or its recipe changed); the differences are printed as warnings")
     .option("--reports <dir>", "where published runs are; the trace goes to <dir>/repro/<id>/", "reports")
     .option("--matrix <file>", "matrix file")
+    .option("--keep", "leave the last try's container and host running (labelled kept: no sweep removes it) and print the docker exec line, the host's URL and how to remove it")
+    .option("--shell", "after the last try, open an interactive shell in its container (implies --keep; needs a terminal)")
+    .option("--clean", "remove what --keep left: every kept container and network, or those of the repro id given as the argument")
     .option("--json", "print the result as JSON on stdout (vitest's output of each try stays in the trace)")
     .addHelpText(
       "after",
@@ -44,6 +52,12 @@ state, errors, host log and other attachments) and command.sh (the command line 
 this try alone). The verdict compares each failure with the recorded one (the first error's code,
 else its first line with numbers masked) and shows the timing factor each try measured.
 
+--keep leaves the last try's host running in its container as the test left it (its teardown skipped;
+containers and networks labelled dev.distcheck.kept=<repro-id>, which no run's sweep removes) and prints
+\`docker exec -it <container> sh\`, the host's URL on the run network and \`distcheck repro --clean
+<repro-id>\`. --shell opens that shell itself once the result is printed (refused without a terminal:
+no_tty). \`distcheck repro --clean\` removes every kept container and network.
+
 Exit codes: 0 no try failed (does not reproduce); 1 a try failed (fails every time, or flaky: k of
 N); 2 bad input (run_not_found, test_not_found, test_ambiguous, cell_not_found, repro_usage); 3
 infrastructure (image_missing, image_differs, test_not_run, engine); 130 interrupted.
@@ -54,6 +68,19 @@ Examples:
   distcheck repro --last-failed --json`,
     )
     .action(async (test: string | undefined, opts: ReproFlags) => {
+      if (opts.clean) {
+        const endpoints = new Set<string>();
+        const removed = { containers: [] as string[], networks: [] as string[] };
+        for (const { engine } of enginesFor(select({ matrix: opts.matrix }).matrix)) {
+          if (endpoints.has(engine.endpoint)) continue;
+          endpoints.add(engine.endpoint);
+          const r = await cleanKept(engine, test);
+          removed.containers.push(...r.containers);
+          removed.networks.push(...r.networks);
+        }
+        out(opts.json ? `${JSON.stringify({ ok: true, removed }, null, 2)}\n` : `removed ${removed.containers.length} kept container(s)${removed.containers.length ? ` (${removed.containers.join(", ")})` : ""} and ${removed.networks.length} network(s)\n`);
+        return;
+      }
       try {
         const result = await runRepro({
           from: opts.from,
@@ -66,10 +93,17 @@ Examples:
           matrix: opts.matrix,
           progress,
           echo: opts.json ? undefined : (text) => process.stderr.write(text),
+          keep: opts.keep,
+          shell: opts.shell,
+          tty: Boolean(process.stdin.isTTY && process.stdout.isTTY),
           interrupts: onSignals,
         });
         out(opts.json ? `${JSON.stringify({ ok: true, ...result }, null, 2)}\n` : reproText(result));
         process.exitCode = result.exitCode;
+        if (opts.shell && result.exitCode !== 130) {
+          progress("opening a shell in the kept container; leave it with exit (the container stays until `distcheck repro --clean`)");
+          openShell(result);
+        }
       } catch (error) {
         if (!opts.json || !isDistcheckError(error)) throw error;
         out(`${JSON.stringify({ ok: false, code: error.code, category: error.category, message: error.message }, null, 2)}\n`);
