@@ -14,6 +14,8 @@ export interface TryOutcome {
   /** The timing factor the try measured for the cell's platform (its timing tolerances were multiplied by it). */
   timingFactor?: number;
   errors: TestRecordError[];
+  /** Fixture files whose bytes differ from the recorded run's (empty: the same bytes); absent when the run recorded none. */
+  fixtureDifferences?: string[];
 }
 
 /**

@@ -39,6 +39,8 @@ export interface ReproTarget {
   images?: RunEnvironment["images"][string];
   /** The timing factor the run measured for the cell's platform. */
   timingFactor?: number;
+  /** The sha256 of every fixture file the run had (absent in runs older than this record). */
+  fixtures?: Record<string, string>;
 }
 
 const MAX_LISTED = 15;
@@ -103,6 +105,7 @@ function targetOf(run: RecordedRun, id: string, r: TestRecord): ReproTarget {
     hostVersion: env?.hostVersions?.[r.cell.host] ?? (r.cell.host === "reference" ? env?.hostVersion : undefined),
     images: env?.images[r.cell.id],
     timingFactor: env?.timingFactors[r.cell.platform],
+    fixtures: env?.fixtures,
   };
 }
 

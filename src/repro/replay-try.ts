@@ -8,6 +8,7 @@ import { readRunEnvironment } from "../report/run-environment.ts";
 import { toEnv, type RunProtocol } from "../run/run-protocol.ts";
 import { failureSignature, type TryOutcome } from "./classification.ts";
 import type { ReproTarget } from "./recorded-run.ts";
+import { fixtureDifferences } from "./fixture-check.ts";
 
 /** A regular expression that matches exactly this text (vitest's `-t` is a pattern). */
 export function exactPattern(text: string): string {
@@ -100,7 +101,9 @@ export async function runTry(
   const record = readRecords([plan.protocol.resultsDir!]).get(target.key);
   if (record) writeFileSync(path.join(opts.dir, "record.json"), JSON.stringify(record, null, 2));
   if (!record || record.state === "pending") return { exitCode: result.exitCode ?? 1, logFile };
-  const timingFactor = readRunEnvironment([plan.protocol.resultsDir!])?.timingFactors[target.cell.platform];
+  const environment = readRunEnvironment([plan.protocol.resultsDir!]);
+  const timingFactor = environment?.timingFactors[target.cell.platform];
+  const fixtures = fixtureDifferences(target.fixtures, environment?.fixtures);
   const recordedSignature = failureSignature(target.recorded.errors);
   const outcome: TryOutcome = {
     n,
@@ -109,6 +112,7 @@ export async function runTry(
     wallMs,
     timingFactor,
     errors: record.errors,
+    ...(fixtures ? { fixtureDifferences: fixtures } : {}),
     ...(record.state === "failed" ? { sameFailure: target.recorded.state === "failed" && failureSignature(record.errors) === recordedSignature } : {}),
   };
   return { outcome, exitCode: result.exitCode ?? 1, logFile };

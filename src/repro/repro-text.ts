@@ -13,6 +13,7 @@ export function reproText(result: ReproResult, cwd = process.cwd()): string {
     for (const x of t.tries) {
       const how = x.state === "failed" ? (x.sameFailure ? "failed the same way" : "failed differently") : x.state;
       lines.push(`  try ${x.n}: ${how.padEnd(20)} test ${x.durationMs.toFixed(0).padStart(6)} ms (try ${(x.wallMs / 1000).toFixed(1)} s)   timing factor ${x.timingFactor ?? "?"}   ${path.relative(cwd, x.dir)}`);
+      if (x.fixtureDifferences?.length) lines.push(`    other fixture bytes than the run: ${x.fixtureDifferences.slice(0, 5).join("; ")}${x.fixtureDifferences.length > 5 ? `; ... ${x.fixtureDifferences.length - 5} more` : ""}`);
       if (x.state === "failed" && !x.sameFailure) lines.push(`    ${(x.errors[0]?.message ?? "").split("\n")[0]!.slice(0, 200)}`);
     }
     lines.push(`  verdict: ${verdictText(t.verdict)}`);

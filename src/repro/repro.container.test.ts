@@ -146,6 +146,8 @@ describe("distcheck repro --from", () => {
     const [t] = result.tests;
     expect(t).toMatchObject({ id: test.id, cell: CELL, mutant: MUTANT, verdict: { classification: "fails_every_time", failed: 3, of: 3, sameWay: 3 } });
     expect(t!.tries.map((x) => x.timingFactor)).toEqual([1, 1, 1]);
+    // The same fixture bytes as the run (sha256 of every file under fixtures/dist).
+    expect(t!.tries.map((x) => x.fixtureDifferences)).toEqual([[], [], []]);
     // Each try's trace: its vitest output, the test's record and the command line.
     for (const x of t!.tries) {
       expect(readFileSync(path.join(x.dir, "command.sh"), "utf8")).toContain(`DISTCHECK_MUTANT=${MUTANT}`);
@@ -170,6 +172,17 @@ describe("distcheck repro --from", () => {
     expect(status, stderr.slice(-2000)).toBe(0);
     expect(result.tests[0]).toMatchObject({ id: test.id, verdict: { classification: "does_not_reproduce", failed: 0, of: 1 } });
     expect(result.tests[0]!.mutant).toBeUndefined();
+    // The run as if a fixture had been other bytes then: the try says which file differs.
+    const copy = path.join(reports, "other-fixture-run");
+    cpSync(normalRun, copy, { recursive: true });
+    const envFile = path.join(copy, "results", "distcheck", "environment.json");
+    const env = JSON.parse(readFileSync(envFile, "utf8")) as { fixtures: Record<string, string> };
+    const file = "archives/arc-manifest-too-many-keywords-1.0.0.tar.gz";
+    expect(env.fixtures[file]).toMatch(/^[0-9a-f]{64}$/);
+    env.fixtures[file] = "0".repeat(64);
+    writeFileSync(envFile, JSON.stringify(env));
+    const other = repro(["--from", copy, test.id]);
+    expect(other.result.tests[0]!.tries[0]!.fixtureDifferences).toEqual([expect.stringMatching(new RegExp(`^${file.replace(/\./g, "\\.")}: sha256 [0-9a-f]{64}, the run had 0{64}$`))]);
   }, 240_000);
 
   it("refuses an unknown run, an unknown test and an image that no longer exists, with stable codes and the fix", () => {

@@ -171,6 +171,7 @@ async function replayTest(
     }
     const t = { ...r.outcome, dir: tryDir, command: tryCommand };
     tries.push(t);
+    if (t.fixtureDifferences?.length) progress(`warning: try ${n} ran on other fixture bytes than the run: ${t.fixtureDifferences.slice(0, 5).join("; ")}${t.fixtureDifferences.length > 5 ? `; ... ${t.fixtureDifferences.length - 5} more` : ""}`);
     progress(`try ${n}/${ctx.repeat}: ${t.state}${t.state === "failed" ? (t.sameFailure ? " (the same way as recorded)" : " (differently from the record)") : ""}, test ${t.durationMs.toFixed(0)} ms, try ${(t.wallMs / 1000).toFixed(1)} s, timing factor ${t.timingFactor ?? "?"}`);
   }
   const lastTry = tries.at(-1);
