@@ -13,6 +13,7 @@ import { registerReportCommand } from "./commands/report-command.ts";
 import { registerMutantsCommand } from "./commands/mutants-command.ts";
 import { registerVerifyCommand } from "./commands/verify-command.ts";
 import { registerCertifyCommand } from "./commands/certify-command.ts";
+import { registerReproCommand } from "./commands/repro-command.ts";
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerMutantsCommand(program);
   registerCertifyCommand(program);
   registerVerifyCommand(program);
+  registerReproCommand(program);
   return program;
 }
 

@@ -25,6 +25,12 @@ export interface EngineNetwork {
   labels: Record<string, string>;
 }
 
+/** One path a container changed in its image's filesystem (the Engine API's container changes). */
+export interface FilesystemChange {
+  path: string;
+  kind: "changed" | "added" | "deleted";
+}
+
 /** A process started in a running container whose output is followed as it comes. */
 export interface StreamingExec {
   /** Called with each chunk of stdout and stderr, in order. */
@@ -61,6 +67,8 @@ export interface ContainerEngine {
    */
   execStream(containerId: string, cmd: string[], options?: { env?: string[]; workingDir?: string; platform?: PlatformInfo; where?: string }): Promise<StreamingExec>;
   listContainers(labelFilter: string): Promise<EngineContainer[]>;
+  /** What a container changed in its image's filesystem (optional: only a repro trace asks). */
+  containerChanges?(id: string): Promise<FilesystemChange[]>;
   removeContainer(id: string): Promise<void>;
   /** Creates a bridge network; `internal` ones have no route out of the machine. */
   createNetwork(name: string, options: { internal: boolean; labels: Record<string, string> }): Promise<EngineNetwork>;

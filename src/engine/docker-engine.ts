@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import Docker from "dockerode";
 import { DistcheckError, InfrastructureError, ImageBuildError } from "../errors/distcheck-error.ts";
-import type { ContainerEngine, EngineContainer, EngineImage, EngineNetwork, StreamingExec } from "./container-engine.ts";
+import type { ContainerEngine, EngineContainer, EngineImage, EngineNetwork, FilesystemChange, StreamingExec } from "./container-engine.ts";
 import { execFormatFailure } from "./exec-format-failure.ts";
 import { PassThrough } from "node:stream";
 import type { PlatformInfo } from "../platform/platforms.ts";
@@ -218,6 +218,12 @@ export class DockerEngine implements ContainerEngine {
   async listContainers(labelFilter: string): Promise<EngineContainer[]> {
     const list = await this.request(`list containers labelled ${labelFilter}`, () => this.docker.listContainers({ all: true, filters: { label: [labelFilter] } }));
     return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? "").replace(/^\//, ""), state: c.State, labels: c.Labels ?? {} }));
+  }
+
+  async containerChanges(id: string): Promise<FilesystemChange[]> {
+    const kinds = ["changed", "added", "deleted"] as const;
+    const changes = (await this.request(`read the filesystem changes of container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).changes())) as Array<{ Path: string; Kind: number }> | null;
+    return (changes ?? []).map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? "changed" }));
   }
 
   async removeContainer(id: string): Promise<void> {

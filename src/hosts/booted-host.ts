@@ -1,4 +1,6 @@
 import type { PluginDirectoryApi } from "./plugin-directory-wire.ts";
+import { HostTrace } from "./host-trace.ts";
+import { KEEP_VARIABLE } from "../run/run-identity.ts";
 import type { BundleApi } from "./bundle-wire.ts";
 import type { KernelApi } from "./kernel-wire.ts";
 import { request as httpRequest } from "node:http";
@@ -81,6 +83,8 @@ export class BootedHost implements AsyncDisposable, HostHttp {
   readonly adapter: HostAdapter;
   private settingsNow: HostSettings;
   private port: number;
+  /** Kept only when a repro try asks for it (DISTCHECK_TRACE_DIR). */
+  private readonly trace: HostTrace | undefined;
   private constructor(
     readonly container: StartedCellContainer,
     private readonly engine: ContainerEngine,
@@ -89,6 +93,7 @@ export class BootedHost implements AsyncDisposable, HostHttp {
     this.adapter = hostAdapter(options.cell.host.adapter);
     this.settingsNow = options.settings ?? {};
     this.port = this.adapter.port;
+    this.trace = HostTrace.open(options.cell.id, container.id);
   }
 
   /** Starts a container for the cell and boots the host in it. */
@@ -287,7 +292,8 @@ export class BootedHost implements AsyncDisposable, HostHttp {
     const binary = Buffer.isBuffer(payload);
     const body = payload === undefined ? undefined : binary ? payload : Buffer.from(JSON.stringify(payload));
     const timeout = 30_000 * (this.options.timingFactor ?? 1);
-    return new Promise((resolve, reject) => {
+    const startedAt = performance.now();
+    const answer = new Promise<{ statusCode: number; body: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
       const req = httpRequest(
         { host: this.container.ipAddress, port, method, path, timeout, headers: body ? { "content-type": binary ? "application/zip" : "application/json", "content-length": body.length } : {} },
         (res) => {
@@ -301,6 +307,15 @@ export class BootedHost implements AsyncDisposable, HostHttp {
       req.on("error", reject);
       req.end(body);
     });
+    if (!this.trace) return answer;
+    const request = body === undefined ? undefined : binary ? `(${body.length} bytes of application/zip)` : body.toString("utf8");
+    return answer.then(
+      (r) => (this.trace?.exchange({ startedAt, method, path, port, request, status: r.statusCode, response: r.body }), r),
+      (error: unknown) => {
+        this.trace?.exchange({ startedAt, method, path, port, request, error: (error as Error).message });
+        throw error;
+      },
+    );
   }
 
   /** pip-installs wheels already in the container, from a local folder only. */
@@ -323,6 +338,13 @@ export class BootedHost implements AsyncDisposable, HostHttp {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    await this.trace?.close(this, this.engine, this.container.id).catch(() => undefined);
+    // A `distcheck repro --keep` try: the host stays up as the test left it, for a person to look
+    // around; its container carries the kept label, so no sweep removes it (`repro --clean` does).
+    if (process.env[KEEP_VARIABLE]) {
+      this.trace?.kept({ containerId: this.container.id, containerName: this.container.id.slice(0, 12), cell: this.options.cell.id, url: this.url, network: this.options.network });
+      return;
+    }
     await this.container.stop();
   }
 }

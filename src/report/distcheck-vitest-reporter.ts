@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Reporter, SerializedError, TestCase, TestModule } from "vitest/node";
-import { cellOf, clauseIdsOf, suiteOf, testKey } from "./test-identity.ts";
+import { cellOf, clauseIdsOf, suiteOf, testId, testKey } from "./test-identity.ts";
 import { ERROR_CATEGORIES, type ErrorCategory } from "../errors/distcheck-error.ts";
 import { CELL_NEVER_READY_CODE, RECORDS_DIR, RUN_ERRORS_FILE, type FailureAttachment, type NeverReadyFailure, type RunErrors, type TestRecord, type TestRecordError } from "./test-record.ts";
 
@@ -88,7 +88,7 @@ export default class DistcheckVitestReporter implements Reporter {
   }
 
   private writeRecord(record: TestRecord): void {
-    const id = createHash("sha256").update(record.key).digest("hex").slice(0, 24);
+    const id = testId(record.key);
     writeFileSync(path.join(this.dir, `${id}.json`), JSON.stringify(record));
   }
 

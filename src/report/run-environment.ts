@@ -16,11 +16,13 @@ export interface RunEnvironment {
   /** host id → the version under test of that host. */
   hostVersions?: Record<string, string>;
   mutant?: string;
+  /** Fixture file (relative to fixtures/dist) → sha256 of the bytes the run installed; `distcheck repro` compares them. */
+  fixtures?: Record<string, string>;
 }
 
 const FILE = "environment.json";
 
-export async function writeRunEnvironment(resultsDir: string, engines: ContainerEngine[], images: Record<string, { base: string; host: string }>, timingFactors: Record<string, number | undefined>, platforms: string[], hostVersions: Record<string, string> = {}): Promise<void> {
+export async function writeRunEnvironment(resultsDir: string, engines: ContainerEngine[], images: Record<string, { base: string; host: string }>, timingFactors: Record<string, number | undefined>, platforms: string[], hostVersions: Record<string, string> = {}, fixtures?: Record<string, string>): Promise<void> {
   const root = path.resolve(import.meta.dirname, "../..");
   const env: RunEnvironment = {
     harnessVersion: (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version: string }).version,
@@ -31,6 +33,7 @@ export async function writeRunEnvironment(resultsDir: string, engines: Container
     hostVersion: hostVersions.reference,
     hostVersions,
     mutant: process.env.DISTCHECK_MUTANT || undefined,
+    fixtures,
   };
   for (const engine of engines) env.engines[engine.endpoint] = (await engine.version()).version;
   const inspect = engines[0];
@@ -52,7 +55,7 @@ export function readRunEnvironment(resultsDirs: string[]): RunEnvironment | unde
       continue;
     }
     merged = merged
-      ? { ...merged, hostVersions: { ...merged.hostVersions, ...env.hostVersions }, platforms: [...new Set([...merged.platforms, ...env.platforms])], engines: { ...merged.engines, ...env.engines }, images: { ...merged.images, ...env.images }, timingFactors: { ...merged.timingFactors, ...env.timingFactors } }
+      ? { ...merged, hostVersions: { ...merged.hostVersions, ...env.hostVersions }, platforms: [...new Set([...merged.platforms, ...env.platforms])], engines: { ...merged.engines, ...env.engines }, images: { ...merged.images, ...env.images }, fixtures: merged.fixtures || env.fixtures ? { ...merged.fixtures, ...env.fixtures } : undefined, timingFactors: { ...merged.timingFactors, ...env.timingFactors } }
       : env;
   }
   return merged;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { PLATFORM_IDS, type PlatformId } from "../platform/platforms.ts";
 
@@ -44,4 +45,12 @@ export function suiteOf(file: string): string {
 /** The key that matches a test to its Allure result (whose fullName ends with it). */
 export function testKey(relativeFile: string, suitePath: readonly string[], name: string): string {
   return `${relativeFile.split(path.sep).join("/")}#${[...suitePath, name].join(" ")}`;
+}
+
+/**
+ * A test's stable id: the first 24 hex digits of its key's SHA-256. Its record is `<id>.json` in the
+ * run's results, and `distcheck repro` takes it to name the test to replay.
+ */
+export function testId(key: string): string {
+  return createHash("sha256").update(key).digest("hex").slice(0, 24);
 }

@@ -11,7 +11,12 @@ export const LABELS = {
   ownerPid: "dev.distcheck.owner-pid",
   /** The machine of that process (pids mean nothing across machines sharing an engine). */
   ownerHost: "dev.distcheck.owner-host",
+  /** Kept for a person by `distcheck repro --keep` (the repro id): no sweep removes it; `distcheck repro --clean` does. */
+  kept: "dev.distcheck.kept",
 } as const;
+
+/** Set (to the repro id) in the vitest process of a `distcheck repro --keep` try: what it creates is labelled kept. */
+export const KEEP_VARIABLE = "DISTCHECK_KEEP";
 
 /** Who a run is: its id, and the process whose death makes it sweepable. */
 export interface RunIdentity {
@@ -40,8 +45,9 @@ export function currentRun(env: NodeJS.ProcessEnv = process.env): RunIdentity {
   return { runId: env.DISTCHECK_RUN_ID, ownerPid: Number(env.DISTCHECK_OWNER_PID), ownerHost: os.hostname() };
 }
 
-export function runLabels(run: RunIdentity = currentRun()): Record<string, string> {
-  return { [LABELS.managed]: "true", [LABELS.run]: run.runId, [LABELS.ownerPid]: String(run.ownerPid), [LABELS.ownerHost]: run.ownerHost };
+export function runLabels(run: RunIdentity = currentRun(), env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const keep = env[KEEP_VARIABLE];
+  return { [LABELS.managed]: "true", [LABELS.run]: run.runId, [LABELS.ownerPid]: String(run.ownerPid), [LABELS.ownerHost]: run.ownerHost, ...(keep ? { [LABELS.kept]: keep } : {}) };
 }
 
 /** True when `pid` names a live process on this machine. */

@@ -13,6 +13,7 @@ const full: Required<RunProtocol> = {
   resultsDir: "/work/reports/r/results",
   mutant: "arc15-poll-every-200ms",
   dockerHost: "tcp://arm64-box:2375",
+  keep: "20250101T000000Z-123456",
 };
 
 describe("run protocol", () => {

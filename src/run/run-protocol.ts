@@ -27,6 +27,8 @@ export interface RunProtocol {
   mutant?: string;
   /** The Docker endpoint of the platforms this vitest process serves (`DOCKER_HOST`). @default the environment's */
   dockerHost?: string;
+  /** A `distcheck repro --keep` try (the repro id): hosts stay running after their test and no sweep removes them. */
+  keep?: string;
 }
 
 /**
@@ -45,6 +47,7 @@ export const PROTOCOL_VARIABLES = {
   resultsDir: "DISTCHECK_RESULTS_DIR",
   mutant: "DISTCHECK_MUTANT",
   dockerHost: "DOCKER_HOST",
+  keep: "DISTCHECK_KEEP",
 } as const satisfies Record<keyof RunProtocol, string>;
 
 /** Earlier names still read (the README documented them for direct vitest runs); the new name wins when both are set. */
@@ -73,6 +76,7 @@ export function toEnv(protocol: RunProtocol): Record<string, string> {
     [V.skipImageBuild]: protocol.skipImageBuild ? "1" : "",
     [V.resultsDir]: protocol.resultsDir ?? "",
     [V.mutant]: protocol.mutant ?? "",
+    [V.keep]: protocol.keep ?? "",
     TESTCONTAINERS_RYUK_DISABLED: "true",
   };
   if (protocol.dockerHost) env[V.dockerHost] = protocol.dockerHost;
@@ -103,6 +107,7 @@ export function fromEnv(env: Readonly<Record<string, string | undefined>> = proc
     resultsDir: text(V.resultsDir),
     mutant: text(V.mutant),
     dockerHost: text(V.dockerHost),
+    keep: text(V.keep),
   };
   return Object.fromEntries(Object.entries(protocol).filter(([, v]) => v !== undefined)) as RunProtocol;
 }

@@ -12,11 +12,14 @@ export interface SweepReport {
 /**
  * Removes what runs left behind: with `run`, everything labelled with that run (the end of a
  * run); without, everything whose owner process on this machine is dead (the start of a run,
- * after a `kill -9`). Resources owned by live processes or other machines are left alone.
+ * after a `kill -9`). Resources owned by live processes or other machines are left alone, and so
+ * is what `distcheck repro --keep` kept (label `dev.distcheck.kept`).
  */
 export async function sweep(engine: ContainerEngine, run?: RunIdentity): Promise<SweepReport> {
   const host = os.hostname();
   const select = (labels: Record<string, string>): boolean => {
+    // What `distcheck repro --keep` left for a person stays until `distcheck repro --clean`.
+    if (labels[LABELS.kept]) return false;
     if (run) return labels[LABELS.run] === run.runId;
     if (labels[LABELS.ownerHost] !== host) return false;
     return !processAlive(Number(labels[LABELS.ownerPid]));

@@ -98,7 +98,7 @@ export default async function globalSetup(project: TestProject): Promise<() => P
   for (const id of Object.keys(cellImages)) if (!cells.some((c) => c.id === id)) delete cellImages[id];
   project.provide("timingFactors", timingFactors);
   const hostVersions = Object.fromEntries(cells.map((c) => [c.host.id, hostAdapter(c.host.adapter).defaultVersion(c.host.source)]));
-  if (protocol.resultsDir) await writeRunEnvironment(protocol.resultsDir, [...engines.values()], cellImages, timingFactors, [...new Set(cells.map((c) => c.platform.id))], hostVersions);
+  if (protocol.resultsDir) await writeRunEnvironment(protocol.resultsDir, [...engines.values()], cellImages, timingFactors, [...new Set(cells.map((c) => c.platform.id))], hostVersions, Object.fromEntries(fixtures.index.entries.map((e) => [e.file, e.sha256])));
   project.provide("runId", run.runId);
   project.provide("runOwnerPid", run.ownerPid);
   project.provide("cellImages", cellImages);

@@ -1,0 +1,114 @@
+import type { Command } from "commander";
+import { isDistcheckError } from "../../errors/distcheck-error.ts";
+import { exitCodeOf } from "../../run/exit-codes.ts";
+import { reproText } from "../../repro/repro-text.ts";
+import { openShell, runRepro } from "../../repro/repro.ts";
+import { cleanKept } from "../../repro/kept-host.ts";
+import { enginesFor, select } from "../../matrix/selection.ts";
+import { onSignals, out, progress } from "../context.ts";
+
+interface ReproFlags {
+  from?: string;
+  lastFailed?: boolean;
+  cell?: string;
+  repeat: number;
+  allowDifferentImage?: boolean;
+  reports: string;
+  matrix?: string;
+  json?: boolean;
+  keep?: boolean;
+  shell?: boolean;
+  clean?: boolean;
+}
+
+export function registerReproCommand(program: Command): void {
+  program
+    .command("repro")
+    .description("replay a failing test of a published run on its cell (same image, mutant, host), N times, and classify it: fails every time, flaky, or does not reproduce")
+    .argument("[test]", "the test: its id (as `repro` lists them; the record's file name under results/distcheck/), `<cell>: <name>`, its name, or part of its full name")
+    .option("--from <dir>", "the published run the test failed in: reports/<run-id> or reports/latest (default with --last-failed: the newest run)")
+    .option("--last-failed", "replay every failing test of the run")
+    .option("--cell <id>", "only the test(s) of this cell (e.g. linux-aarch64.trixie.reference), for a name several cells ran")
+    .option("--repeat <n>", "tries per test; each runs once, with no retries", (v) => Number(v), 1)
+    .option("--allow-different-image", "replay even when an image is not the one the run recorded (rebuilt, or its recipe changed); the differences are printed as warnings")
+    .option("--reports <dir>", "where published runs are; the trace goes to <dir>/repro/<id>/", "reports")
+    .option("--matrix <file>", "matrix file")
+    .option("--keep", "leave the last try's container and host running (labelled kept: no sweep removes it) and print the docker exec line, the host's URL and how to remove it")
+    .option("--shell", "after the last try, open an interactive shell in its container (implies --keep; needs a terminal)")
+    .option("--clean", "remove what --keep left: every kept container and network, or those of the repro id given as the argument")
+    .option("--json", "print the result as JSON on stdout (vitest's output of each try stays in the trace)")
+    .addHelpText(
+      "after",
+      `
+Each try is one vitest process on the test's file with -t its exact name, narrowed to its cell,
+with the run's mutant (recorded in the run's environment), in a run of its own whose containers are
+removed when it ends. Before the first try, the images the run recorded for the cell (tags and ids)
+are compared with the engine's and with today's recipe: a recorded image that is gone is
+image_missing, one that was rebuilt or whose recipe changed is image_differs; both print the command
+that rebuilds it, and --allow-different-image replays anyway.
+
+Each try writes <reports>/repro/<id>/<test-id>/try-<n>/: vitest.log, record.json (the test's record:
+state, errors, host log and other attachments) and command.sh (the command line of the replay and of
+this try alone). The verdict compares each failure with the recorded one (the first error's code,
+else its first line with numbers masked) and shows the timing factor each try measured.
+
+--keep leaves the last try's host running in its container as the test left it (its teardown skipped;
+containers and networks labelled dev.distcheck.kept=<repro-id>, which no run's sweep removes) and prints
+\`docker exec -it <container> sh\`, the host's URL on the run network and \`distcheck repro --clean
+<repro-id>\`. --shell opens that shell itself once the result is printed (refused without a terminal:
+no_tty). \`distcheck repro --clean\` removes every kept container and network.
+
+Exit codes: 0 no try failed (does not reproduce); 1 a try failed (fails every time, or flaky: k of
+N); 2 bad input (run_not_found, test_not_found, test_ambiguous, cell_not_found, repro_usage); 3
+infrastructure (image_missing, image_differs, test_not_run, engine); 130 interrupted.
+
+Examples:
+  distcheck repro --from reports/latest 7ce78932fc9f --repeat 3
+  distcheck repro --from reports/20261130T132513Z-ae1e5d "linux-x86_64.bookworm.reference: ARC-09: a manifest with 21 keywords (one over the limit of 20) is refused with manifest_invalid and installs nothing"
+  distcheck repro --last-failed --json`,
+    )
+    .action(async (test: string | undefined, opts: ReproFlags) => {
+      if (opts.clean) {
+        const endpoints = new Set<string>();
+        const removed = { containers: [] as string[], networks: [] as string[] };
+        for (const { engine } of enginesFor(select({ matrix: opts.matrix }).matrix)) {
+          if (endpoints.has(engine.endpoint)) continue;
+          endpoints.add(engine.endpoint);
+          const r = await cleanKept(engine, test);
+          removed.containers.push(...r.containers);
+          removed.networks.push(...r.networks);
+        }
+        out(opts.json ? `${JSON.stringify({ ok: true, removed }, null, 2)}\n` : `removed ${removed.containers.length} kept container(s)${removed.containers.length ? ` (${removed.containers.join(", ")})` : ""} and ${removed.networks.length} network(s)\n`);
+        return;
+      }
+      try {
+        const result = await runRepro({
+          from: opts.from,
+          test,
+          lastFailed: opts.lastFailed,
+          cell: opts.cell,
+          repeat: opts.repeat,
+          allowDifferentImage: opts.allowDifferentImage,
+          reports: opts.reports,
+          matrix: opts.matrix,
+          progress,
+          echo: opts.json ? undefined : (text) => process.stderr.write(text),
+          keep: opts.keep,
+          shell: opts.shell,
+          tty: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+          interrupts: onSignals,
+        });
+        out(opts.json ? `${JSON.stringify({ ok: true, ...result }, null, 2)}\n` : reproText(result));
+        process.exitCode = result.exitCode;
+        if (opts.shell && result.exitCode !== 130) {
+          progress("opening a shell in the kept container; leave it with exit (the container stays until `distcheck repro --clean`)");
+          openShell(result);
+        }
+      } catch (error) {
+        if (!opts.json || !isDistcheckError(error)) throw error;
+        out(`${JSON.stringify({ ok: false, code: error.code, category: error.category, message: error.message }, null, 2)}\n`);
+        process.stderr.write(`distcheck: error [${error.code}]: ${error.message}\n`);
+        process.exitCode = exitCodeOf(error.category);
+      }
+    });
+}

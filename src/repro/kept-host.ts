@@ -1,0 +1,43 @@
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import type { ContainerEngine } from "../engine/container-engine.ts";
+import { LABELS } from "../run/run-identity.ts";
+
+/** A host `--keep` left running, as the try's BootedHost recorded it (`kept.json` in its trace). */
+export interface KeptHost {
+  containerId: string;
+  containerName: string;
+  cell: string;
+  /** The host's URL on the run network (reachable from this machine and from other containers on it). */
+  url: string;
+  network: string;
+}
+
+export const KEPT_FILE = "kept.json";
+
+/** The hosts a try kept, from its trace folder. */
+export function keptHosts(tryDir: string): KeptHost[] {
+  if (!existsSync(tryDir)) return [];
+  return readdirSync(tryDir)
+    .filter((d) => d.startsWith("host-") && existsSync(path.join(tryDir, d, KEPT_FILE)))
+    .map((d) => JSON.parse(readFileSync(path.join(tryDir, d, KEPT_FILE), "utf8")) as KeptHost);
+}
+
+/** `docker exec -it ... sh` for a kept container, with `DOCKER_HOST` when the engine is not the local socket. */
+export function execLine(kept: KeptHost, endpoint: string): string {
+  const prefix = endpoint && endpoint !== "unix:///var/run/docker.sock" ? `DOCKER_HOST=${endpoint} ` : "";
+  return `${prefix}docker exec -it ${kept.containerName} sh`;
+}
+
+/**
+ * Removes what `--keep` left: containers labelled kept (by `reproId`, or every repro's), then their
+ * networks. Nothing else: a run's sweep leaves kept resources alone, and this touches nothing else.
+ */
+export async function cleanKept(engine: ContainerEngine, reproId?: string): Promise<{ containers: string[]; networks: string[] }> {
+  const filter = reproId ? `${LABELS.kept}=${reproId}` : LABELS.kept;
+  const containers = await engine.listContainers(filter);
+  await Promise.all(containers.map((c) => engine.removeContainer(c.id)));
+  const networks = await engine.listNetworks(filter);
+  await Promise.all(networks.map((n) => engine.removeNetwork(n.id)));
+  return { containers: containers.map((c) => c.name), networks: networks.map((n) => n.name) };
+}
