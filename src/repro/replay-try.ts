@@ -8,6 +8,7 @@ import { readRunEnvironment } from "../report/run-environment.ts";
 import { toEnv, type RunProtocol } from "../run/run-protocol.ts";
 import { failureSignature, type TryOutcome } from "./classification.ts";
 import type { ReproTarget } from "./recorded-run.ts";
+import type { CellIdentity } from "../report/test-identity.ts";
 import { fixtureDifferences } from "./fixture-check.ts";
 
 /** A regular expression that matches exactly this text (vitest's `-t` is a pattern). */
@@ -28,9 +29,15 @@ export interface TryPlan {
  * (platform, base, host filters), with the recorded run's mutant, in a run of its own.
  */
 export function planTry(target: ReproTarget, selection: Selection, opts: { project: string; runId: string; resultsDir: string; mutant?: string }): TryPlan {
+  return planCellTry(target.cell, [target.file, "-t", exactPattern(target.fullName)], selection, opts);
+}
+
+/** A try of whatever `files` (and vitest filters) select, on one cell: the tests of a bundle cell, or one test. */
+export function planCellTry(cell: CellIdentity, files: string[], selection: Selection, opts: { project: string; runId: string; resultsDir: string; mutant?: string }): TryPlan {
+  const target = { cell };
   const engine = selection.matrix.platforms.find((p) => p.id === target.cell.platform)?.engine ?? "env";
   return {
-    args: ["vitest", "run", "--project", opts.project, target.file, "-t", exactPattern(target.fullName), "--retry=0"],
+    args: ["vitest", "run", "--project", opts.project, ...files, "--retry=0"],
     protocol: {
       runId: opts.runId,
       ownerPid: process.pid,
@@ -84,23 +91,12 @@ export async function runTry(
   plan: TryPlan,
   opts: { root: string; dir: string; echo?: (text: string) => void; onChild?: (child: ResultPromise | undefined) => void; extraEnv?: Record<string, string> },
 ): Promise<TryRun> {
-  mkdirSync(opts.dir, { recursive: true });
-  const logFile = path.join(opts.dir, "vitest.log");
-  const log = createWriteStream(logFile);
   const started = performance.now();
-  const child = execa("npx", plan.args, { cwd: opts.root, env: childEnv(plan, opts.extraEnv ?? {}), extendEnv: false, reject: false, all: true, stdin: "ignore" });
-  opts.onChild?.(child);
-  child.all?.on("data", (chunk: Buffer) => {
-    log.write(chunk);
-    opts.echo?.(chunk.toString("utf8"));
-  });
-  const result = await child;
-  opts.onChild?.(undefined);
-  await new Promise<void>((resolve) => log.end(resolve));
+  const { exitCode, logFile } = await runVitest(plan, opts);
   const wallMs = performance.now() - started;
   const record = readRecords([plan.protocol.resultsDir!]).get(target.key);
   if (record) writeFileSync(path.join(opts.dir, "record.json"), JSON.stringify(record, null, 2));
-  if (!record || record.state === "pending") return { exitCode: result.exitCode ?? 1, logFile };
+  if (!record || record.state === "pending") return { exitCode, logFile };
   const environment = readRunEnvironment([plan.protocol.resultsDir!]);
   const timingFactor = environment?.timingFactors[target.cell.platform];
   const fixtures = fixtureDifferences(target.fixtures, environment?.fixtures);
@@ -115,5 +111,22 @@ export async function runTry(
     ...(fixtures ? { fixtureDifferences: fixtures } : {}),
     ...(record.state === "failed" ? { sameFailure: target.recorded.state === "failed" && failureSignature(record.errors) === recordedSignature } : {}),
   };
-  return { outcome, exitCode: result.exitCode ?? 1, logFile };
+  return { outcome, exitCode, logFile };
+}
+
+/** Runs one vitest process of a try; its output goes to `vitest.log` in `dir` and to `echo` as it comes. */
+export async function runVitest(plan: TryPlan, opts: { root: string; dir: string; echo?: (text: string) => void; onChild?: (child: ResultPromise | undefined) => void; extraEnv?: Record<string, string> }): Promise<{ exitCode: number; logFile: string }> {
+  mkdirSync(opts.dir, { recursive: true });
+  const logFile = path.join(opts.dir, "vitest.log");
+  const log = createWriteStream(logFile);
+  const child = execa("npx", plan.args, { cwd: opts.root, env: childEnv(plan, opts.extraEnv ?? {}), extendEnv: false, reject: false, all: true, stdin: "ignore" });
+  opts.onChild?.(child);
+  child.all?.on("data", (chunk: Buffer) => {
+    log.write(chunk);
+    opts.echo?.(chunk.toString("utf8"));
+  });
+  const result = await child;
+  opts.onChild?.(undefined);
+  await new Promise<void>((resolve) => log.end(resolve));
+  return { exitCode: result.exitCode ?? 1, logFile };
 }

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -202,4 +203,32 @@ describe("distcheck repro --from", () => {
     expect([pruned.status, pruned.result.code]).toEqual([3, "image_missing"]);
     expect(pruned.result.message).toContain(`npx distcheck run --mutant ${MUTANT} --platform linux-x86_64 --python bookworm --host reference --suite manifest-validation`);
   }, 60_000);
+});
+
+describe("distcheck repro --bundle", () => {
+  it("replays a cell of a signed sign-off bundle to the same verdict; a bundle that does not verify and an unknown cell are refused", () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const key = path.join(reports, "sign.pem");
+    const pub = path.join(reports, "sign.pub.pem");
+    writeFileSync(key, privateKey.export({ type: "pkcs8", format: "pem" }));
+    writeFileSync(pub, publicKey.export({ type: "spki", format: "pem" }));
+    const bundle = path.join(reports, "signoff.tar.gz");
+    const run = distcheck(["run", ...FILTERS, "--reports", reports, "--bundle", bundle, "--sign-key", key]);
+    expect(run.status, run.stderr.slice(-2000)).toBe(0);
+    const replay = repro(["--bundle", bundle, "--key", pub, "--cell", CELL]) as unknown as { status: number; result: { recordedVerdict: string; replayedVerdict: string; sameVerdict: boolean; tests: Array<{ recorded: string; replayed: string }> }; stderr: string };
+    expect(replay.status, replay.stderr.slice(-2000)).toBe(0);
+    expect(replay.result).toMatchObject({ recordedVerdict: "pass", replayedVerdict: "pass", sameVerdict: true });
+    expect(replay.result.tests.length).toBeGreaterThan(5);
+    expect(replay.result.tests.every((t) => t.recorded === t.replayed)).toBe(true);
+
+    const unknownCell = repro(["--bundle", bundle, "--key", pub, "--cell", "linux-aarch64.trixie.reference"]);
+    expect([unknownCell.status, unknownCell.result.code]).toEqual([2, "cell_not_found"]);
+    // One byte of the bundle changed: it no longer verifies, and nothing runs.
+    const bytes = readFileSync(bundle);
+    bytes.writeUInt8(bytes[bytes.length - 20]! ^ 0xff, bytes.length - 20);
+    const tampered = path.join(reports, "tampered.tar.gz");
+    writeFileSync(tampered, bytes);
+    const invalid = repro(["--bundle", tampered, "--key", pub, "--cell", CELL]);
+    expect([invalid.status, invalid.result.code]).toEqual([2, "bundle_invalid"]);
+  }, 240_000);
 });

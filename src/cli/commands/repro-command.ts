@@ -4,6 +4,8 @@ import { exitCodeOf } from "../../run/exit-codes.ts";
 import { reproText } from "../../repro/repro-text.ts";
 import { openShell, runRepro } from "../../repro/repro.ts";
 import { cleanKept } from "../../repro/kept-host.ts";
+import { bundleReplayText, replayBundleCell } from "../../repro/bundle-replay.ts";
+import { ReproInputError } from "../../repro/repro-errors.ts";
 import { enginesFor, select } from "../../matrix/selection.ts";
 import { onSignals, out, progress } from "../context.ts";
 
@@ -19,6 +21,8 @@ interface ReproFlags {
   keep?: boolean;
   shell?: boolean;
   clean?: boolean;
+  bundle?: string;
+  key?: string;
 }
 
 export function registerReproCommand(program: Command): void {
@@ -36,6 +40,8 @@ export function registerReproCommand(program: Command): void {
     .option("--keep", "leave the last try's container and host running (labelled kept: no sweep removes it) and print the docker exec line, the host's URL and how to remove it")
     .option("--shell", "after the last try, open an interactive shell in its container (implies --keep; needs a terminal)")
     .option("--clean", "remove what --keep left: every kept container and network, or those of the repro id given as the argument")
+    .option("--bundle <file>", "replay a cell of a sign-off bundle (distcheck run --bundle): needs --key and --cell")
+    .option("--key <pem>", "the bundle signer's public key (PEM); the bundle is verified before anything runs")
     .option("--json", "print the result as JSON on stdout (vitest's output of each try stays in the trace)")
     .addHelpText(
       "after",
@@ -57,6 +63,12 @@ containers and networks labelled dev.distcheck.kept=<repro-id>, which no run's s
 \`docker exec -it <container> sh\`, the host's URL on the run network and \`distcheck repro --clean
 <repro-id>\`. --shell opens that shell itself once the result is printed (refused without a terminal:
 no_tty). \`distcheck repro --clean\` removes every kept container and network.
+
+--bundle FILE --key PUB.pem --cell ID replays one cell of a signed sign-off bundle: the bundle is
+verified first (bundle_invalid with the verifier's code otherwise), the cell's host image is compared
+with the id the bundle names (image_missing, image_differs), then the cell's test files run once on
+it and each test's state and the cell's verdict (pass, fail, harness-error) are compared with the
+bundle's. Its exit code: 0 the same verdict, 1 another; 2 and 3 as below.
 
 Exit codes: 0 no try failed (does not reproduce); 1 a try failed (fails every time, or flaky: k of
 N); 2 bad input (run_not_found, test_not_found, test_ambiguous, cell_not_found, repro_usage); 3
@@ -82,6 +94,13 @@ Examples:
         return;
       }
       try {
+        if (opts.bundle) {
+          if (!opts.key || !opts.cell) throw new ReproInputError("repro_usage", "--bundle needs --key PUB.pem (the signer's public key) and --cell ID (e.g. linux-x86_64.bookworm.reference).");
+          const replay = await replayBundleCell({ bundle: opts.bundle, key: opts.key, cell: opts.cell, reports: opts.reports, matrix: opts.matrix, allowDifferentImage: opts.allowDifferentImage, progress, echo: opts.json ? undefined : (text) => process.stderr.write(text) });
+          out(opts.json ? `${JSON.stringify({ ok: true, ...replay }, null, 2)}\n` : bundleReplayText(replay));
+          process.exitCode = replay.exitCode;
+          return;
+        }
         const result = await runRepro({
           from: opts.from,
           test,
