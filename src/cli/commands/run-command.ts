@@ -35,9 +35,9 @@ bundle that cannot be written is an infrastructure error, 3). A bad key, several
 with --bundle are input errors (2) before anything runs.
 
 Exit codes: 0 every test passed and the gate passed; 1 a test failed or the gate did not pass (a clause
-that did not run and pass on every platform);
-2 bad input (matrix, filters, --bundle/--sign-key); 3 infrastructure: the engine, qemu, a disk or an image build failed, before or during the tests
-(any test failed for such a reason; the report lists each problem and its fix); 130 interrupted.
+that did not run and pass on every platform); 2 bad input (matrix, filters, --bundle/--sign-key);
+3 infrastructure: the engine, qemu, a disk or an image build failed, before or during the tests (the
+report lists each problem and its fix; the verdicts of the cells it hit are unknown); 130 interrupted.
 
 Examples:
   distcheck run                                   the default matrix
