@@ -1,19 +1,14 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import path from "node:path";
-import Docker from "dockerode";
-import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { PACKAGE_ROOT } from "../src/matrix/selection.ts";
 import type { ReportSummary } from "../src/report/report-summary.ts";
 import { LABELS } from "../src/run/run-identity.ts";
+import { docker, leftovers, removeRuns, startRun, summaryPath } from "./fault-run.ts";
 
 // Fault 3 of issue #16: the qemu-aarch64 binfmt registration switched off while a run on both
 // platforms is under way (an admin's `update-binfmts --disable`, a package upgrade, a reboot that
 // forgot it). Every aarch64 process the run starts afterwards fails in the kernel; that is the
 // machine's fault, never the host's: aarch64 cells fail as infrastructure with the fix printed, x86_64
 // cells keep their verdicts, and the test gives the registration back whatever happens.
-const docker = new Docker();
-const reports = path.join(PACKAGE_ROOT, "reports", "faults");
 const BINFMT = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
 const FIX = "update-binfmts --enable qemu-aarch64";
 const runId = `fault-binfmt-${process.pid}`;
@@ -23,18 +18,6 @@ const registration = (): string => readFileSync(BINFMT, "utf8").split("\n")[0]!.
 /** Switches the registration; only this test, only while it holds the machine lock (COMMON rules). */
 function setRegistration(enabled: boolean): void {
   writeFileSync(BINFMT, enabled ? "1" : "0");
-}
-
-async function leftovers(): Promise<string[]> {
-  const filters = { label: [`${LABELS.run}=${runId}`] };
-  const containers = await docker.listContainers({ all: true, filters });
-  const networks = await docker.listNetworks({ filters });
-  return [...containers.map((c) => `container ${c.Names[0]} (${c.Image})`), ...networks.map((n) => `network ${n.Name}`)];
-}
-
-/** The environment without any DISTCHECK_ variable a parent run or test left in it. */
-function withoutDistcheck(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => !e[0].startsWith("DISTCHECK_") && e[1] !== undefined));
 }
 
 /** Resolves once a host container of an aarch64 cell of the run is up (on the run's network: not the timing probe). */
@@ -51,9 +34,7 @@ async function aarch64HostUp(timeoutMs: number): Promise<void> {
 afterAll(async () => {
   // The registration first: nothing else on this machine runs aarch64 without it.
   if (existsSync(BINFMT) && registration() !== "enabled") setRegistration(true);
-  const filters = { label: [`${LABELS.run}=${runId}`] };
-  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  await removeRuns([runId]);
 });
 
 describe("faults", () => {
@@ -62,14 +43,7 @@ describe("faults", () => {
     // Two suites on both bookworm cells: discovery boots a second host per cell after its first
     // tests, and config-defaults boots hosts one after another, so aarch64 cells still start
     // containers and processes after the switch, while x86_64 cells run to the end.
-    const run = execa("node", ["bin/distcheck.js", "run", "--python", "3.11", "--suite", "discovery,config-defaults", "--reports", reports], {
-      cwd: PACKAGE_ROOT,
-      detached: true,
-      reject: false,
-      all: true,
-      extendEnv: false,
-      env: { ...withoutDistcheck(process.env), DISTCHECK_RUN_ID: runId, CI: "" },
-    });
+    const run = startRun({ runId, args: ["--python", "3.11", "--suite", "discovery,config-defaults"] });
     let disabledAt: number | undefined;
     let result: Awaited<typeof run>;
     try {
@@ -87,7 +61,7 @@ describe("faults", () => {
     expect(result.exitCode, `exit code; output:\n${output.slice(-4000)}`).toBe(3);
     expect(output, "the run prints the fix").toContain(FIX);
 
-    const summary = JSON.parse(readFileSync(path.join(reports, runId, "summary.json"), "utf8")) as ReportSummary;
+    const summary = JSON.parse(readFileSync(summaryPath(runId), "utf8")) as ReportSummary;
     expect(summary.categories.product, "no failure while binfmt was off is the host's").toBe(0);
     expect(summary.categories.harness, "nor the harness's").toBe(0);
     expect(summary.categories.infrastructure, "the aarch64 cells lost tests to the machine").toBeGreaterThan(0);
@@ -104,6 +78,6 @@ describe("faults", () => {
     const aarch64Failed = Object.values(summary.clauses).flatMap((row) => Object.entries(row)).filter(([cell, v]) => cell.startsWith("linux-aarch64.") && v === "failed");
     expect(aarch64Failed.length, "aarch64 clauses failed after the switch").toBeGreaterThan(0);
 
-    expect(await leftovers(), "left in the engine after the run").toEqual([]);
+    expect(await leftovers(runId), "left in the engine after the run").toEqual([]);
   }, 900_000);
 });

@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import Docker from "dockerode";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseImageTag, loadRecipe } from "../src/images/image-recipe.ts";
 import { PACKAGE_ROOT } from "../src/matrix/selection.ts";
 import { LABELS } from "../src/run/run-identity.ts";
+import { docker, withoutDistcheck } from "./fault-run.ts";
 
 // Fault 4 of issue #16: the disk fills during a base image build. The build's scratch folder is
 // under TMPDIR, which the test points at a 40 MiB tmpfs of its own: debootstrap fills it while it
@@ -18,7 +18,6 @@ import { LABELS } from "../src/run/run-identity.ts";
 // of the test's own (the project root is the current folder when it has a matrix.json): its one
 // recipe is bookworm's under another name, so its tag (`distcheck/base-faults-disk-full:...`) is
 // the test's alone. bookworm on linux-x86_64 is the fastest base to debootstrap (about 90 s here).
-const docker = new Docker();
 const RECIPE = "faults-disk-full";
 const PLATFORM = "linux-x86_64";
 const work = mkdtempSync(path.join(os.tmpdir(), "distcheck-faults-disk-full-"));
@@ -26,11 +25,6 @@ const project = path.join(work, "project");
 const small = path.join(work, "tmpfs");
 let mounted = false;
 let tag = "";
-
-/** The environment without any DISTCHECK_ variable a parent run or test left in it. */
-function withoutDistcheck(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => !e[0].startsWith("DISTCHECK_") && e[1] !== undefined));
-}
 
 /** The real CLI in the test's project, as a CI job runs it, with a known run id. */
 function distcheck(args: string[], runId: string, env: Record<string, string> = {}) {
