@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -43,6 +43,12 @@ describe("repro --host --platform --python --artifact", () => {
     expect(explicitCell({ host: "reference", platform: "linux-aarch64", python: "trixie" }).id).toBe("linux-aarch64.trixie.reference");
     expect(() => explicitCell({ host: "reference", platform: "linux-x86_64", python: "3.9" })).toThrow(expect.objectContaining({ code: "cell_not_found" }));
     expect(() => explicitCell({ host: "nohost", platform: "linux-x86_64", python: "3.11" })).toThrow(expect.objectContaining({ code: "cell_not_found" }));
+    // A host that does not run on the base: every filter is valid, yet they name no cell.
+    const matrix = JSON.parse(readFileSync(path.join(import.meta.dirname, "../../matrix.json"), "utf8")) as { hosts: Array<{ id: string; bases?: string[] }> };
+    matrix.hosts.find((h) => h.id === "reference")!.bases = ["trixie"];
+    const matrixFile = path.join(reports, "matrix.json");
+    writeFileSync(matrixFile, JSON.stringify(matrix));
+    expect(() => explicitCell({ host: "reference", platform: "linux-x86_64", python: "3.11", matrix: matrixFile })).toThrow(expect.objectContaining({ code: "cell_not_found", message: expect.stringContaining("names no cell") }));
   });
 
   it("classifies NOT_CERTIFIED tries: fails every time, flaky k of N, does not reproduce, same findings or not", () => {
@@ -58,6 +64,7 @@ describe("repro --host --platform --python --artifact", () => {
     const fake = fakeCertify([["NOT_CERTIFIED", [finding("wheel.discovery.listed")]], ["CERTIFIED", []], ["NOT_CERTIFIED", [finding("wheel.discovery.listed")]]]);
     const r = await replayArtifact({ ...base, deps: "wheels", repeat: 3, certify: fake.certify });
     expect(fake.calls.map((c) => [c.host, c.platform, c.python, c.requests])).toEqual(Array(3).fill(["reference", ["linux-x86_64"], ["3.11"], [{ artifacts: [base.artifact], deps: "wheels" }]]));
+    expect(fake.calls.every((c) => c.suiteOutputToStderr === true)).toBe(true);
     expect(fake.calls.map((c) => c.out)).toEqual([1, 2, 3].map((n) => path.join(r.dir, "artifact", `try-${n}`)));
     expect(r.verdict).toEqual({ classification: "flaky", failed: 2, of: 3, sameFindings: true });
     expect(r.exitCode).toBe(1);
