@@ -44,6 +44,8 @@ export interface CertifyRunOptions {
   /** Where each certification's outputs go; several requests get one subfolder each. */
   out: string;
   strict?: boolean;
+  /** The certification suite's own output to stderr instead of stdout (a caller whose stdout is JSON). */
+  suiteOutputToStderr?: boolean;
   progress: (line: string) => void;
   interrupts?: (stop: (reason: string) => void) => () => void;
 }
@@ -260,7 +262,7 @@ async function runSuite(selection: Selection, hostId: string, opts: CertifyRunOp
           for (const { platforms, engine } of engines) {
             if (signal.aborted) return;
             progress(`certifying on ${engine.endpoint} for ${platforms.join(", ")}`);
-            child = startSuites(selection, "certify", [], { runId: run.runId, ownerPid: run.ownerPid, parentPid: process.pid, platforms, pythons: opts.python, hosts: [hostId], resultsDir: allureResults }, { [CERTIFY_PLAN_VARIABLE]: planFile });
+            child = startSuites(selection, "certify", [], { runId: run.runId, ownerPid: run.ownerPid, parentPid: process.pid, platforms, pythons: opts.python, hosts: [hostId], resultsDir: allureResults }, { [CERTIFY_PLAN_VARIABLE]: planFile }, { stdoutToStderr: opts.suiteOutputToStderr });
             await child;
             child = undefined;
           }

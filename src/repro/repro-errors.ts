@@ -5,7 +5,7 @@ import { DistcheckError, InfrastructureError } from "../errors/distcheck-error.t
  * test, the flags. Exit 2; the message lists what does exist.
  */
 export class ReproInputError extends DistcheckError {
-  constructor(code: "run_not_found" | "test_not_found" | "test_ambiguous" | "repro_usage" | "no_tty" | "bundle_invalid" | "cell_not_found", message: string, options?: { cause?: unknown }) {
+  constructor(code: "run_not_found" | "test_not_found" | "test_ambiguous" | "repro_usage" | "no_tty" | "bundle_invalid" | "cell_not_found" | "artifact_invalid", message: string, options?: { cause?: unknown }) {
     super(code, message, { ...options, category: "input" });
     this.name = "ReproInputError";
   }
@@ -17,7 +17,7 @@ export class ReproInputError extends DistcheckError {
  * at all (`test_not_run`). Exit 3; the message says how to rebuild.
  */
 export class ReproEnvironmentError extends InfrastructureError {
-  constructor(code: "image_missing" | "image_differs" | "test_not_run", message: string, options?: { cause?: unknown }) {
+  constructor(code: "image_missing" | "image_differs" | "test_not_run" | "certification_incomplete", message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = "ReproEnvironmentError";
   }

@@ -75,7 +75,8 @@ export interface ReproResult {
   exitCode: 0 | 1 | 130;
 }
 
-function stamp(now = new Date()): string {
+/** A repro id's time part: `20261130T150446Z`. */
+export function stamp(now = new Date()): string {
   return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 }
 
@@ -91,7 +92,8 @@ export function resolveTargets(opts: Pick<ReproOptions, "from" | "test" | "lastF
   return { run, targets };
 }
 
-const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+/** A word for `sh`, quoted only when it needs to be. */
+export const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
 
 /**
  * Replays tests of a published run on their cell: checks the run's images against the engine's,

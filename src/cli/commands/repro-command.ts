@@ -6,6 +6,7 @@ import { openShell, runRepro } from "../../repro/repro.ts";
 import { cleanKept } from "../../repro/kept-host.ts";
 import { bundleReplayText, replayBundleCell } from "../../repro/bundle-replay.ts";
 import { ReproInputError } from "../../repro/repro-errors.ts";
+import { artifactReplayText, replayArtifact, wantsArtifactReplay } from "../../repro/artifact-replay.ts";
 import { enginesFor, select } from "../../matrix/selection.ts";
 import { onSignals, out, progress } from "../context.ts";
 
@@ -23,6 +24,11 @@ interface ReproFlags {
   clean?: boolean;
   bundle?: string;
   key?: string;
+  host?: string;
+  platform?: string;
+  python?: string;
+  artifact?: string;
+  deps?: string;
 }
 
 export function registerReproCommand(program: Command): void {
@@ -42,6 +48,11 @@ export function registerReproCommand(program: Command): void {
     .option("--clean", "remove what --keep left: every kept container and network, or those of the repro id given as the argument")
     .option("--bundle <file>", "replay a cell of a sign-off bundle (distcheck run --bundle): needs --key and --cell")
     .option("--key <pem>", "the bundle signer's public key (PEM); the bundle is verified before anything runs")
+    .option("--host <id>", "replay an artifact instead of a recorded test: the host of the one cell to certify it on (with --platform, --python, --artifact)")
+    .option("--platform <id>", "the cell's platform (e.g. linux-aarch64), with --host")
+    .option("--python <version>", "the cell's base, by Python version or base id (e.g. 3.13), with --host")
+    .option("--artifact <file>", "the wheel or archive to certify on that cell, with --host")
+    .option("--deps <dir>", "with --artifact: a folder of wheels its dependencies install from")
     .option("--json", "print the result as JSON on stdout (vitest's output of each try stays in the trace)")
     .addHelpText(
       "after",
@@ -70,14 +81,25 @@ with the id the bundle names (image_missing, image_differs), then the cell's tes
 it and each test's state and the cell's verdict (pass, fail, harness-error) are compared with the
 bundle's. Its exit code: 0 the same verdict, 1 another; 2 and 3 as below.
 
+--host ID --platform ID --python V --artifact FILE [--deps DIR] asks "does this artifact fail on that
+cell?" with no published run: each try is one \`distcheck certify\` of the artifact narrowed to that one
+cell (the flags must name exactly one cell of the matrix, else cell_not_found), its outputs
+(certification.json, .md, junit.xml) and command.sh in <reports>/repro/<id>/artifact/try-<n>/. A try
+fails when its verdict is NOT_CERTIFIED; the result lists each try's failing finding ids
+(<check-id>@<cell>) and whether they are the same each time. INCOMPLETE is infrastructure
+(certification_incomplete), INVALID_ARTIFACT input (artifact_invalid); artifact_missing and the other
+artifact errors are certify's. Not combined with --from, --bundle, --last-failed, --cell or --keep.
+
 Exit codes: 0 no try failed (does not reproduce); 1 a try failed (fails every time, or flaky: k of
-N); 2 bad input (run_not_found, test_not_found, test_ambiguous, cell_not_found, repro_usage); 3
-infrastructure (image_missing, image_differs, test_not_run, engine); 130 interrupted.
+N); 2 bad input (run_not_found, test_not_found, test_ambiguous, cell_not_found, repro_usage,
+artifact_invalid, artifact_missing); 3 infrastructure (image_missing, image_differs, test_not_run,
+certification_incomplete, engine); 130 interrupted.
 
 Examples:
   distcheck repro --from reports/latest 7ce78932fc9f --repeat 3
   distcheck repro --from reports/20261130T132513Z-ae1e5d "linux-x86_64.bookworm.reference: ARC-09: a manifest with 21 keywords (one over the limit of 20) is refused with manifest_invalid and installs nothing"
-  distcheck repro --last-failed --json`,
+  distcheck repro --last-failed --json
+  distcheck repro --host reference --platform linux-aarch64 --python 3.13 --artifact dist/my_ext-1.0.0-py3-none-any.whl --repeat 3`,
     )
     .action(async (test: string | undefined, opts: ReproFlags) => {
       if (opts.clean) {
@@ -94,6 +116,12 @@ Examples:
         return;
       }
       try {
+        if (wantsArtifactReplay({ ...opts, test })) {
+          const replay = await replayArtifact({ host: opts.host!, platform: opts.platform!, python: opts.python!, artifact: opts.artifact!, deps: opts.deps, matrix: opts.matrix, reports: opts.reports, repeat: opts.repeat, progress, interrupts: onSignals });
+          out(opts.json ? `${JSON.stringify({ ok: true, ...replay }, null, 2)}\n` : artifactReplayText(replay));
+          process.exitCode = replay.exitCode;
+          return;
+        }
         if (opts.bundle) {
           if (!opts.key || !opts.cell) throw new ReproInputError("repro_usage", "--bundle needs --key PUB.pem (the signer's public key) and --cell ID (e.g. linux-x86_64.bookworm.reference).");
           const replay = await replayBundleCell({ bundle: opts.bundle, key: opts.key, cell: opts.cell, reports: opts.reports, matrix: opts.matrix, allowDifferentImage: opts.allowDifferentImage, progress, echo: opts.json ? undefined : (text) => process.stderr.write(text) });

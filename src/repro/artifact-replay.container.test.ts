@@ -1,0 +1,58 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { sampleWheel, wheelDeclaration } from "../certify/test-artifact-builder.ts";
+import type { ArtifactReplayResult } from "./artifact-replay.ts";
+
+// issue #14's explicit form, end to end through the CLI: `repro --host --platform --python --artifact`
+// certifies the artifact on that one cell per try. A wheel whose import fails (the fixture factory's
+// import-error sample) is NOT_CERTIFIED 2 of 2; a good wheel (ok-basic) does not reproduce.
+// One cell: linux-x86_64 bookworm (python 3.11), reference host.
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const CELL = "linux-x86_64.bookworm.reference";
+const work = mkdtempSync(path.join(os.tmpdir(), "distcheck-artifact-replay-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** The CLI as a person starts it: none of this test runner's VITEST_* or DISTCHECK_* settings. */
+function repro(artifact: string): { status: number; result: ArtifactReplayResult & { ok: boolean; code?: string }; stderr: string } {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("VITEST") && !k.startsWith("DISTCHECK_") && k !== "NODE_ENV" && k !== "TEST"));
+  const args = ["repro", "--host", "reference", "--platform", "linux-x86_64", "--python", "3.11", "--artifact", artifact, "--repeat", "2", "--reports", path.join(work, "reports"), "--json"];
+  const r = spawnSync(process.execPath, [path.join(ROOT, "bin/distcheck.js"), ...args], { cwd: ROOT, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  return { status: r.status ?? -1, result: JSON.parse(r.stdout) as never, stderr: r.stderr };
+}
+
+async function wheelFile(name: string, change?: Parameters<typeof wheelDeclaration>[1]): Promise<string> {
+  const built = sampleWheel(await wheelDeclaration(name, change));
+  const file = path.join(work, built.fileName);
+  writeFileSync(file, built.bytes);
+  return file;
+}
+
+describe("distcheck repro --host --platform --python --artifact", () => {
+  it("a wheel that does not import fails 2 of 2 on the cell, on the same findings, exit 1", { timeout: 600_000 }, async () => {
+    const r = repro(await wheelFile("import-error"));
+    expect(r.status, r.stderr.slice(-3000)).toBe(1);
+    expect(r.result.cell).toBe(CELL);
+    expect(r.result.verdict).toEqual({ classification: "fails_every_time", failed: 2, of: 2, sameFindings: true });
+    for (const t of r.result.tries) {
+      expect(t.verdict).toBe("NOT_CERTIFIED");
+      expect(t.failingFindings).toContain(`wheel.discovery.listed@${CELL}`);
+      const doc = JSON.parse(readFileSync(path.join(t.dir, "certification.json"), "utf8")) as { matrix: { declared: string[] } };
+      expect(doc.matrix.declared).toEqual([CELL]);
+      expect(t.dir).toBe(path.join(r.result.dir, "artifact", `try-${t.n}`));
+      expect(readFileSync(path.join(t.dir, "command.sh"), "utf8")).toContain("npx distcheck certify ");
+    }
+  });
+
+  it("a good wheel does not reproduce (0 of 2), exit 0", { timeout: 600_000 }, async () => {
+    const r = repro(await wheelFile("ok-basic", (d) => {
+      d.manifest!.requires_core_version = ">=0.8,<0.9";
+    }));
+    expect(r.status, r.stderr.slice(-3000)).toBe(0);
+    expect(r.result.verdict).toMatchObject({ classification: "does_not_reproduce", failed: 0, of: 2 });
+    expect(r.result.tries.map((t) => t.verdict)).toEqual(["CERTIFIED", "CERTIFIED"]);
+    expect(existsSync(path.join(r.result.dir, "repro.json"))).toBe(true);
+  });
+});
