@@ -119,7 +119,9 @@ export async function runVitest(plan: TryPlan, opts: { root: string; dir: string
   mkdirSync(opts.dir, { recursive: true });
   const logFile = path.join(opts.dir, "vitest.log");
   const log = createWriteStream(logFile);
-  const child = execa("npx", plan.args, { cwd: opts.root, env: childEnv(plan, opts.extraEnv ?? {}), extendEnv: false, reject: false, all: true, stdin: "ignore" });
+  // vitest itself, not through npx (as startSuites does): an interrupt's SIGTERM must reach vitest.
+  const [bin, ...args] = plan.args;
+  const child = execa(bin!, args, { cwd: opts.root, preferLocal: true, localDir: opts.root, env: childEnv(plan, opts.extraEnv ?? {}), extendEnv: false, reject: false, all: true, stdin: "ignore" });
   opts.onChild?.(child);
   child.all?.on("data", (chunk: Buffer) => {
     log.write(chunk);
