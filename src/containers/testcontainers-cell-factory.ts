@@ -238,10 +238,11 @@ export class TestcontainersCellFactory implements CellContainerFactory {
       container.withCopyContentToContainer(options.files.map((f) => ({ content: f.content, target: f.target, mode: f.mode ?? 0o644 })));
     }
     let started: StartedTestContainer;
+    // Where a start that failed of the machine (no binfmt for a foreign image) is named.
+    const site = { where: `Cell ${cell.id}`, what: `starting the container of ${options.image}`, platform: cell.platform.info, endpoint: ENDPOINT };
     try {
       started = await container.start();
     } catch (cause) {
-      const site = { where: `Cell ${cell.id}`, what: `starting the container of ${options.image}`, platform: cell.platform.info, endpoint: ENDPOINT };
       const machine = platformFailure(site, cause instanceof Error ? cause.message : String(cause));
       if (machine) throw Object.assign(machine, { cause });
       throw new ContainerError("container_start_failed", `Could not start ${options.image} for cell ${cell.id}: ${(cause as Error).message}. Run \`npx distcheck images build\` and \`npx distcheck doctor\`.`, { cause });
@@ -251,7 +252,7 @@ export class TestcontainersCellFactory implements CellContainerFactory {
     const uname = await started.exec(["uname", "-m"]).catch(async (cause: unknown) => {
       const log = await firstProcessLog(started.getId());
       await started.stop({ remove: true, timeout: 0 }).catch(() => undefined);
-      const machine = platformFailure({ where: `Cell ${cell.id}`, what: `starting the container of ${options.image}`, platform: cell.platform.info, endpoint: ENDPOINT }, log);
+      const machine = platformFailure(site, log);
       if (machine) throw machine;
       throw new ContainerError(
         "container_exec_failed",
@@ -266,7 +267,7 @@ export class TestcontainersCellFactory implements CellContainerFactory {
       await started.stop({ remove: true, timeout: 0 }).catch(() => undefined);
       if (unrunnable) throw unrunnable;
       // Its first process may have died of the machine already (docker-init: "exec sleep failed: Exec format error").
-      const blamed = platformFailure({ where: `Cell ${cell.id}`, what: `starting the container of ${options.image}`, platform: cell.platform.info, endpoint: ENDPOINT }, log);
+      const blamed = platformFailure(site, log);
       if (blamed) throw blamed;
       throw new ContainerError(
         "architecture_mismatch",
