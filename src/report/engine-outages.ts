@@ -24,34 +24,36 @@ const at = (ms: number): string => new Date(ms).toISOString();
  */
 export const SHUTDOWN_WINDOW_MS = 30_000;
 
-/** Errors of a connection to a host that went away under the test (its container was stopped). */
-const CONNECTION_LOST = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
-
 /**
- * A failed test that ended after the engine of its cell went away is the machine's fault: the
- * restart killed every container of the run (the host under test among them), so whatever the test
- * saw next (a refused connection, a host that is gone, an assertion on a missing answer) says
- * nothing about the host. So is a test that lost its connection to the host in the shutdown window
- * before the engine's API went away (the engine stops containers first). Its first error becomes an
- * `engine_restarted` infrastructure error that says so, the test's own errors follow. Other failures
- * that ended before the outage (an assertion about what the host answered) keep their category.
+ * A failed test of a platform whose engine went away is the machine's fault when it ended at or
+ * after that moment: the restart killed every container of the run (the host under test among
+ * them), so whatever the test saw next (a refused connection, a host that is gone, an assertion on a
+ * missing answer) says nothing about the host. So is one that ended in the shutdown window before
+ * the engine's API went away: the engine stops the containers first, and what a test sees then is
+ * any failure at all, not only a lost connection (seen: the host under test answering
+ * `download_failed` because the fixture server it downloads from had already been stopped, 11 s
+ * before the API went away). Such a test cannot be told apart from a host defect, and the run that
+ * holds it is void anyway (exit 3, "run again"), so its first error becomes an `engine_restarted`
+ * infrastructure error that says so, and the test's own errors follow it unchanged. Failures that
+ * ended before the window keep their category.
  */
 export function attributeOutages(record: TestRecord, outages: readonly EngineOutage[]): TestRecord {
   if (record.state !== "failed" || record.endedAt === undefined || !record.cell) return record;
   const platform = record.cell.platform;
   const endedAt = record.endedAt;
-  const lostConnection = record.errors.some((e) => e.category === undefined && e.code !== undefined && CONNECTION_LOST.has(e.code));
-  const outage = outages.find((o) => o.platforms.includes(platform) && (endedAt >= o.wentAwayAt || (lostConnection && endedAt >= o.wentAwayAt - SHUTDOWN_WINDOW_MS)));
+  const outage = outages.find((o) => o.platforms.includes(platform) && endedAt >= o.wentAwayAt - SHUTDOWN_WINDOW_MS);
   if (!outage || record.errors[0]?.category === "infrastructure") return record;
-  const error: TestRecordError = { name: "InfrastructureError", code: ENGINE_RESTARTED, category: "infrastructure", message: outageMessage(outage) };
+  const before = outage.wentAwayAt - endedAt;
+  const error: TestRecordError = { name: "InfrastructureError", code: ENGINE_RESTARTED, category: "infrastructure", message: outageMessage(outage, before > 0 ? before : undefined) };
   return { ...record, errors: [error, ...record.errors] };
 }
 
 export const ENGINE_RESTARTED = "engine_restarted";
 
 /** What happened and what to do, for a test it broke and for the run's list of machine problems. */
-export function outageMessage(outage: EngineOutage): string {
+export function outageMessage(outage: EngineOutage, endedBeforeMs?: number): string {
   return (
+    (endedBeforeMs !== undefined ? `This test failed ${(endedBeforeMs / 1000).toFixed(1)} s before the engine's API went away, while the stopping engine was already stopping the run's containers: its failure cannot be told apart from the restart's effects (its own error follows). ` : "") +
     `The Docker engine at ${outage.endpoint} went away at ${at(outage.wentAwayAt)}` +
     (outage.backAt ? ` and answered again at ${at(outage.backAt)}` : " and did not answer again before the run ended") +
     `: it stopped every container of the run on ${outage.platforms.join(", ")}, so what failed or did not run from then on is the machine's fault, not the host's. ` +
