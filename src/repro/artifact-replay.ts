@@ -88,6 +88,8 @@ export function wantsArtifactReplay(f: ExplicitFlags): boolean {
   const explicit = { "--host": f.host, "--platform": f.platform, "--python": f.python, "--artifact": f.artifact };
   const given = Object.entries(explicit).filter(([, v]) => v !== undefined).map(([k]) => k);
   if (given.length === 0 && f.deps === undefined) return false;
+  // --bundle with --artifact (and --deps) replays a cell of a certification bundle: not this form.
+  if (f.bundle !== undefined && f.host === undefined && f.platform === undefined && f.python === undefined) return false;
   const others = { "--from": f.from, "--bundle": f.bundle, "--last-failed": f.lastFailed, "a test argument": f.test, "--cell": f.cell, "--keep": f.keep, "--shell": f.shell };
   const mixed = Object.entries(others).filter(([, v]) => v !== undefined && v !== false).map(([k]) => k);
   if (mixed.length > 0) throw new ReproInputError("repro_usage", `${[...given, ...(f.deps !== undefined ? ["--deps"] : [])].join(", ")} name an artifact and a cell to replay on; ${mixed.join(", ")} name another thing to replay. Use one form: --host --platform --python --artifact, or --from, or --bundle.`);

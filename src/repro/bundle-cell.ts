@@ -40,15 +40,21 @@ export function cellVerdict(states: ReadonlyArray<{ state: string; harness?: boo
   return "pass";
 }
 
-const json = <T>(files: Map<string, Buffer>, name: string): T => JSON.parse(files.get(name)!.toString("utf8")) as T;
+export const json = <T>(files: Map<string, Buffer>, name: string): T => JSON.parse(files.get(name)!.toString("utf8")) as T;
+
+/** A bundle whose signature and SHA256SUMS the signer's key verified: its files and its document. */
+export interface VerifiedBundleFiles {
+  files: Map<string, Buffer>;
+  document: CertificationDocument;
+  /** True for a sign-off bundle of `distcheck run --bundle` (its subject is the host's source). */
+  isRun: boolean;
+}
 
 /**
- * Verifies the bundle with the signer's key first (any failure is `bundle_invalid`, with the
- * verifier's code), then reads the cell: its tests from the findings' evidence, the host and the
- * image id. A cell the bundle lacks is `cell_not_found`; a bundle of an artifact certification
- * (`distcheck certify`) has no test per finding and is refused as usage.
+ * Reads and verifies a bundle with the signer's key before anything else (any failure is
+ * `bundle_invalid`, with the verifier's code): a bundle that does not verify names nothing to replay.
  */
-export function openBundleCell(bundlePath: string, keyPath: string, cellId: string): BundleCell {
+export function openVerifiedBundle(bundlePath: string, keyPath: string): VerifiedBundleFiles {
   let bytes: Buffer;
   let key: Buffer;
   try {
@@ -64,15 +70,35 @@ export function openBundleCell(bundlePath: string, keyPath: string, cellId: stri
     throw new ReproInputError("bundle_invalid", `${bundlePath} does not verify [${error.code}]: ${error.message} A bundle that does not verify names nothing to replay; check it with \`distcheck verify ${bundlePath} --key ${keyPath}\`.`, { cause: error });
   }
   const files = readBundle(bytes);
-  const doc = json<CertificationDocument>(files, BUNDLE.document);
-  if (!doc.subjects.some((s) => s.kind === "host-source")) {
-    throw new ReproInputError("repro_usage", `${bundlePath} certifies an artifact (distcheck certify), not a host run: --bundle replays the cells of a sign-off bundle of \`distcheck run --bundle\`.`);
+  const document = json<CertificationDocument>(files, BUNDLE.document);
+  return { files, document, isRun: document.subjects.some((s) => s.kind === "host-source") };
+}
+
+/** The matrix cells a bundle has results for (`cells/<platform>.<base>.<host>/results.json`). */
+export function bundleCells(files: Map<string, Buffer>): string[] {
+  return [...files.keys()].flatMap((f) => /^cells\/([^/]+)\/results\.json$/.exec(f)?.[1] ?? []).filter((c) => c.split(".").length === 3);
+}
+
+/** The cell's findings; `cell_not_found` naming the bundle's cells when it has none for it. */
+export function cellFindings(bundle: VerifiedBundleFiles, bundlePath: string, cellId: string): Finding[] {
+  if (!bundle.files.has(cellResultsPath(cellId))) {
+    throw new ReproInputError("cell_not_found", `${bundlePath} has no cell ${cellId}; its cells: ${bundleCells(bundle.files).join(", ") || "none"}. Pass one with --cell.`);
   }
-  const cells = [...files.keys()].flatMap((f) => /^cells\/([^/]+)\/results\.json$/.exec(f)?.[1] ?? []).filter((c) => c.split(".").length === 3);
-  if (!files.has(cellResultsPath(cellId))) {
-    throw new ReproInputError("cell_not_found", `${bundlePath} has no cell ${cellId}; its cells: ${cells.join(", ") || "none"}. Pass one with --cell.`);
+  return json<CellResultsFile>(bundle.files, cellResultsPath(cellId)).findings;
+}
+
+/**
+ * Verifies a sign-off bundle (`distcheck run --bundle`) and reads the cell: its tests from the
+ * findings' evidence, the host and the image id. A cell the bundle lacks is `cell_not_found`; a
+ * bundle of an artifact certification (`distcheck certify`) is replayed by replayCertificationCell.
+ */
+export function openBundleCell(bundlePath: string, keyPath: string, cellId: string): BundleCell {
+  const bundle = openVerifiedBundle(bundlePath, keyPath);
+  const { files, document: doc } = bundle;
+  if (!bundle.isRun) {
+    throw new ReproInputError("repro_usage", `${bundlePath} certifies an artifact (distcheck certify), not a host run: give the artifact it certifies with --artifact FILE to replay its cell.`);
   }
-  const findings = json<CellResultsFile>(files, cellResultsPath(cellId)).findings;
+  const findings = cellFindings(bundle, bundlePath, cellId);
   const meta = json<RunMetaFile>(files, BUNDLE.run);
   const [platform, base, host] = cellId.split(".") as [PlatformId, string, string];
   const tests = new Map<string, BundleTest>();

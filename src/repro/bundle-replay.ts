@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { enginesFor, select } from "../matrix/selection.ts";
+import { enginesFor, select, type Selection } from "../matrix/selection.ts";
+import type { CellIdentity } from "../report/test-identity.ts";
 import { ImageService } from "../images/image-service.ts";
 import { readRecords } from "../report/records-reader.ts";
 import { readRunEnvironment } from "../report/run-environment.ts";
@@ -40,29 +41,40 @@ export interface BundleReplayResult {
 }
 
 /**
+ * Finds the bundle's cell in the matrix and checks that its host image in the engine is the one the
+ * bundle names (meta/run.json): a missing one is `image_missing`, another `image_differs` unless
+ * `allowDifferentImage` (then a warning), both with the command that rebuilds it.
+ */
+export async function checkBundleImage(opts: { cell: CellIdentity; imageId?: string; matrix?: string; allowDifferentImage?: boolean }): Promise<{ selection: Selection; warnings: string[] }> {
+  const { cell: id } = opts;
+  const selection = select({ matrix: opts.matrix, platform: [id.platform], python: [id.base], host: [id.host] });
+  const cell = selection.cells.find((c) => c.id === id.id);
+  if (!cell) throw new ReproInputError("cell_not_found", `The bundle's cell ${id.id} is not in the matrix ${selection.matrixFile}; pass --matrix with the matrix it ran on.`);
+  const engine = enginesFor(selection.matrix).find((e) => e.platforms.includes(cell.platform.id))!.engine;
+  await engine.version();
+  const service = new ImageService(engine, selection.root);
+  const hostTag = service.hostTarget(cell.host, service.hostBaseTarget(cell.host, cell.base.image, cell.platform.id)).tag;
+  const rebuild = `npx distcheck images build --platform ${id.platform} --python ${id.base} --host ${id.host}`;
+  const image = await engine.inspectImage(hostTag);
+  if (!image) throw new ReproEnvironmentError("image_missing", `The host image ${hostTag} of ${id.id} does not exist in ${engine.endpoint}. Build it with \`${rebuild}\`.`);
+  const warnings: string[] = [];
+  if (!opts.imageId) warnings.push("the bundle names no image id for this cell; the replay cannot prove it runs on the same image");
+  else if (image.id !== opts.imageId) {
+    const text = `the host image of ${id.id} is ${image.id} (${hostTag}), the bundle's run used ${opts.imageId}`;
+    if (!opts.allowDifferentImage) throw new ReproEnvironmentError("image_differs", `The replay would not run on the image the bundle's run used: ${text}. Rebuild with \`${rebuild}\` from the same sources, or pass --allow-different-image.`);
+    warnings.push(`--allow-different-image: ${text}`);
+  }
+  return { selection, warnings };
+}
+
+/**
  * Replays one cell of a sign-off bundle (`distcheck run --bundle`): verifies it, checks that the
  * cell's host image is the one the bundle names (meta/run.json), runs the cell's test files on that
  * cell once (no retries) and compares each test's state and the cell's verdict with the bundle's.
  */
 export async function replayBundleCell(opts: BundleReplayOptions): Promise<BundleReplayResult> {
   const bc = openBundleCell(opts.bundle, opts.key, opts.cell);
-  const selection = select({ matrix: opts.matrix, platform: [bc.cell.platform], python: [bc.cell.base], host: [bc.cell.host] });
-  const cell = selection.cells.find((c) => c.id === bc.cell.id);
-  if (!cell) throw new ReproInputError("cell_not_found", `The bundle's cell ${bc.cell.id} is not in the matrix ${selection.matrixFile}; pass --matrix with the run's matrix.`);
-  const engine = enginesFor(selection.matrix).find((e) => e.platforms.includes(cell.platform.id))!.engine;
-  await engine.version();
-  const service = new ImageService(engine, selection.root);
-  const hostTag = service.hostTarget(cell.host, service.hostBaseTarget(cell.host, cell.base.image, cell.platform.id)).tag;
-  const rebuild = `npx distcheck images build --platform ${bc.cell.platform} --python ${bc.cell.base} --host ${bc.cell.host}`;
-  const image = await engine.inspectImage(hostTag);
-  if (!image) throw new ReproEnvironmentError("image_missing", `The host image ${hostTag} of ${bc.cell.id} does not exist in ${engine.endpoint}. Build it with \`${rebuild}\`.`);
-  const warnings: string[] = [];
-  if (!bc.imageId) warnings.push("the bundle names no image id for this cell; the replay cannot prove it runs on the same image");
-  else if (image.id !== bc.imageId) {
-    const text = `the host image of ${bc.cell.id} is ${image.id} (${hostTag}), the bundle's run used ${bc.imageId}`;
-    if (!opts.allowDifferentImage) throw new ReproEnvironmentError("image_differs", `The replay would not run on the image the bundle's run used: ${text}. Rebuild with \`${rebuild}\` from the same sources, or pass --allow-different-image.`);
-    warnings.push(`--allow-different-image: ${text}`);
-  }
+  const { selection, warnings } = await checkBundleImage({ cell: bc.cell, imageId: bc.imageId, matrix: opts.matrix, allowDifferentImage: opts.allowDifferentImage });
   for (const w of warnings) opts.progress(`warning: ${w}`);
 
   const reportsRoot = path.resolve(selection.root, opts.reports ?? "reports");

@@ -5,7 +5,7 @@ import { DistcheckError, InfrastructureError } from "../errors/distcheck-error.t
  * test, the flags. Exit 2; the message lists what does exist.
  */
 export class ReproInputError extends DistcheckError {
-  constructor(code: "run_not_found" | "test_not_found" | "test_ambiguous" | "repro_usage" | "no_tty" | "bundle_invalid" | "cell_not_found" | "artifact_invalid", message: string, options?: { cause?: unknown }) {
+  constructor(code: "run_not_found" | "test_not_found" | "test_ambiguous" | "repro_usage" | "no_tty" | "bundle_invalid" | "cell_not_found" | "artifact_invalid" | "artifact_mismatch" | "artifact_missing", message: string, options?: { cause?: unknown }) {
     super(code, message, { ...options, category: "input" });
     this.name = "ReproInputError";
   }

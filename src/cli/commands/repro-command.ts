@@ -6,6 +6,7 @@ import { openShell, runRepro } from "../../repro/repro.ts";
 import { cleanKept } from "../../repro/kept-host.ts";
 import { bundleReplayText, replayBundleCell } from "../../repro/bundle-replay.ts";
 import { ReproInputError } from "../../repro/repro-errors.ts";
+import { certificationReplayText, replayCertificationCell } from "../../repro/certification-replay.ts";
 import { artifactReplayText, replayArtifact, wantsArtifactReplay } from "../../repro/artifact-replay.ts";
 import { enginesFor, select } from "../../matrix/selection.ts";
 import { onSignals, out, progress } from "../context.ts";
@@ -27,8 +28,9 @@ interface ReproFlags {
   host?: string;
   platform?: string;
   python?: string;
-  artifact?: string;
+  artifact?: string[];
   deps?: string;
+  previous?: string;
 }
 
 export function registerReproCommand(program: Command): void {
@@ -46,13 +48,14 @@ export function registerReproCommand(program: Command): void {
     .option("--keep", "leave the last try's container and host running (labelled kept: no sweep removes it) and print the docker exec line, the host's URL and how to remove it")
     .option("--shell", "after the last try, open an interactive shell in its container (implies --keep; needs a terminal)")
     .option("--clean", "remove what --keep left: every kept container and network, or those of the repro id given as the argument")
-    .option("--bundle <file>", "replay a cell of a sign-off bundle (distcheck run --bundle): needs --key and --cell")
+    .option("--bundle <file>", "replay a cell of a signed bundle: a sign-off bundle (distcheck run --bundle), or a certification (distcheck certify --sign-key) with --artifact; needs --key and --cell")
     .option("--key <pem>", "the bundle signer's public key (PEM); the bundle is verified before anything runs")
     .option("--host <id>", "replay an artifact instead of a recorded test: the host of the one cell to certify it on (with --platform, --python, --artifact)")
     .option("--platform <id>", "the cell's platform (e.g. linux-aarch64), with --host")
     .option("--python <version>", "the cell's base, by Python version or base id (e.g. 3.13), with --host")
-    .option("--artifact <file>", "the wheel or archive to certify on that cell, with --host")
+    .option("--artifact <file>", "the wheel or archive to certify on that cell, with --host; with --bundle, the artifact a certification bundle certifies (its sha256 must match; repeat for each)", (v: string, prev: string[] = []) => [...prev, v])
     .option("--deps <dir>", "with --artifact: a folder of wheels its dependencies install from")
+    .option("--previous <artifact>", "with --bundle of a certification: the older release its upgrade was certified from")
     .option("--json", "print the result as JSON on stdout (vitest's output of each try stays in the trace)")
     .addHelpText(
       "after",
@@ -81,6 +84,16 @@ with the id the bundle names (image_missing, image_differs), then the cell's tes
 it and each test's state and the cell's verdict (pass, fail, harness-error) are compared with the
 bundle's. Its exit code: 0 the same verdict, 1 another; 2 and 3 as below.
 
+--bundle FILE --key PUB.pem --cell ID --artifact FILE [--deps DIR] [--previous FILE] [--repeat N]
+replays one cell of a signed certification bundle (distcheck certify --sign-key). A bundle names the
+artifact by sha256 but does not carry it: give it again with --artifact (once per artifact it
+certifies; another file is artifact_mismatch). After the bundle and the cell's image are checked as
+above, each try certifies the artifact on that cell alone (outputs and command.sh in
+<reports>/repro/<id>/certification/try-<n>/) and compares the try's verdict with the bundle's verdict
+for that cell (its findings with the static ones) and lists every finding whose status differs. The
+bundle does not record --deps or --previous: give them as the certification had them. Exit 0 when
+every try gives the bundle's verdict, 1 when one does not.
+
 --host ID --platform ID --python V --artifact FILE [--deps DIR] asks "does this artifact fail on that
 cell?" with no published run: each try is one \`distcheck certify\` of the artifact narrowed to that one
 cell (the flags must name exactly one cell of the matrix, else cell_not_found), its outputs
@@ -92,14 +105,15 @@ artifact errors are certify's. Not combined with --from, --bundle, --last-failed
 
 Exit codes: 0 no try failed (does not reproduce); 1 a try failed (fails every time, or flaky: k of
 N); 2 bad input (run_not_found, test_not_found, test_ambiguous, cell_not_found, repro_usage,
-artifact_invalid, artifact_missing); 3 infrastructure (image_missing, image_differs, test_not_run,
+bundle_invalid, artifact_invalid, artifact_missing, artifact_mismatch); 3 infrastructure (image_missing, image_differs, test_not_run,
 certification_incomplete, engine); 130 interrupted.
 
 Examples:
   distcheck repro --from reports/latest 7ce78932fc9f --repeat 3
   distcheck repro --from reports/20261130T132513Z-ae1e5d "linux-x86_64.bookworm.reference: ARC-09: a manifest with 21 keywords (one over the limit of 20) is refused with manifest_invalid and installs nothing"
   distcheck repro --last-failed --json
-  distcheck repro --host reference --platform linux-aarch64 --python 3.13 --artifact dist/my_ext-1.0.0-py3-none-any.whl --repeat 3`,
+  distcheck repro --host reference --platform linux-aarch64 --python 3.13 --artifact dist/my_ext-1.0.0-py3-none-any.whl --repeat 3
+  distcheck repro --bundle out/certification.tar.gz --key signer.pub.pem --cell linux-aarch64.trixie.reference --artifact dist/my_ext-1.0.0-py3-none-any.whl`,
     )
     .action(async (test: string | undefined, opts: ReproFlags) => {
       if (opts.clean) {
@@ -116,14 +130,22 @@ Examples:
         return;
       }
       try {
-        if (wantsArtifactReplay({ ...opts, test })) {
-          const replay = await replayArtifact({ host: opts.host!, platform: opts.platform!, python: opts.python!, artifact: opts.artifact!, deps: opts.deps, matrix: opts.matrix, reports: opts.reports, repeat: opts.repeat, progress, interrupts: onSignals });
+        const artifact = opts.artifact?.length === 1 ? opts.artifact[0] : undefined;
+        if (wantsArtifactReplay({ ...opts, artifact: opts.artifact?.[0], test })) {
+          if (!artifact) throw new ReproInputError("repro_usage", `--host --platform --python replays one artifact; got ${opts.artifact?.length} --artifact. Replay each on its own.`);
+          const replay = await replayArtifact({ host: opts.host!, platform: opts.platform!, python: opts.python!, artifact, deps: opts.deps, matrix: opts.matrix, reports: opts.reports, repeat: opts.repeat, progress, interrupts: onSignals });
           out(opts.json ? `${JSON.stringify({ ok: true, ...replay }, null, 2)}\n` : artifactReplayText(replay));
           process.exitCode = replay.exitCode;
           return;
         }
         if (opts.bundle) {
           if (!opts.key || !opts.cell) throw new ReproInputError("repro_usage", "--bundle needs --key PUB.pem (the signer's public key) and --cell ID (e.g. linux-x86_64.bookworm.reference).");
+          if (opts.artifact) {
+            const replay = await replayCertificationCell({ bundle: opts.bundle, key: opts.key, cell: opts.cell, artifacts: opts.artifact, deps: opts.deps, previous: opts.previous, reports: opts.reports, matrix: opts.matrix, repeat: opts.repeat, allowDifferentImage: opts.allowDifferentImage, progress, interrupts: onSignals });
+            out(opts.json ? `${JSON.stringify({ ok: true, ...replay }, null, 2)}\n` : certificationReplayText(replay));
+            process.exitCode = replay.exitCode;
+            return;
+          }
           const replay = await replayBundleCell({ bundle: opts.bundle, key: opts.key, cell: opts.cell, reports: opts.reports, matrix: opts.matrix, allowDifferentImage: opts.allowDifferentImage, progress, echo: opts.json ? undefined : (text) => process.stderr.write(text) });
           out(opts.json ? `${JSON.stringify({ ok: true, ...replay }, null, 2)}\n` : bundleReplayText(replay));
           process.exitCode = replay.exitCode;
