@@ -41,3 +41,21 @@ export async function cleanKept(engine: ContainerEngine, reproId?: string): Prom
   await Promise.all(networks.map((n) => engine.removeNetwork(n.id)));
   return { containers: containers.map((c) => c.name), networks: networks.map((n) => n.name) };
 }
+
+/**
+ * Which try's hosts a `--keep` replay leaves up once a try ends: the newest failed try (its host as
+ * the test left it at the failure, teardown skipped), else the newest try. Returns the try kept and
+ * the one whose hosts are released now, if any.
+ */
+export function keptTryAfter<T extends { failed: boolean }>(kept: T | undefined, latest: T): { keep: T; release?: T } {
+  if (!kept) return { keep: latest };
+  if (kept.failed && !latest.failed) return { keep: kept, release: latest };
+  return { keep: latest, release: kept };
+}
+
+/** Removes the hosts one try kept and their network (others of the same repro stay). */
+export async function releaseTry(engine: ContainerEngine, tryDir: string): Promise<void> {
+  const hosts = keptHosts(tryDir);
+  await Promise.all(hosts.map((h) => engine.removeContainer(h.containerId)));
+  for (const network of new Set(hosts.map((h) => h.network))) await engine.removeNetwork(network).catch(() => undefined);
+}

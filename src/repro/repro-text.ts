@@ -19,7 +19,8 @@ export function reproText(result: ReproResult, cwd = process.cwd()): string {
     lines.push(`  verdict: ${verdictText(t.verdict)}`);
     lines.push(`  again: ${t.command}`);
     for (const k of t.kept ?? []) {
-      lines.push(`  kept: container ${k.containerName} of ${k.cell}, the host running at ${k.url} on the network ${k.network}`);
+      const when = t.tries.find((x) => x.dir.endsWith(`try-${k.try}`))?.state === "failed" ? `try ${k.try}, as the test left it when it failed` : `try ${k.try}`;
+      lines.push(`  kept: container ${k.containerName} of ${k.cell} (${when}), the host running at ${k.url} on the network ${k.network}`);
       lines.push(`    look around: ${k.exec}`);
       lines.push(`    remove it:   ${k.clean}`);
     }

@@ -95,14 +95,16 @@ describe("distcheck repro --keep, --shell, --clean", () => {
     for (const id of reproIds) distcheck(["repro", "--clean", id]);
   });
 
-  it("--keep leaves exactly one labelled container with the host running; the printed docker exec line works; --clean removes it", async () => {
+  it("--keep leaves exactly one labelled container with the host running (of 2 tries, the newest failed one's); the printed docker exec line works; --clean removes it", async () => {
     const test = failing(mutantRun);
-    const { status, result, stderr } = repro(["--from", mutantRun, test.id, "--keep"]);
+    const { status, result, stderr } = repro(["--from", mutantRun, test.id, "--keep", "--repeat", "2"]);
     expect(status, stderr.slice(-2000)).toBe(1);
     const reproId = path.basename(result.dir);
     reproIds.push(reproId);
     const kept = result.tests[0]!.kept!;
     expect(kept).toHaveLength(1);
+    expect(result.tests[0]!.tries.map((t) => t.state)).toEqual(["failed", "failed"]);
+    expect(kept[0]!.try).toBe(2);
     expect(kept[0]!.exec).toBe(`docker exec -it ${kept[0]!.containerName} sh`);
     expect(kept[0]!.clean).toBe(`npx distcheck repro --clean ${reproId}`);
     expect((await keptContainers(reproId)).map((c) => [c.id, c.state])).toEqual([[kept[0]!.containerId, "running"]]);

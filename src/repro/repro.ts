@@ -12,7 +12,7 @@ import { ReproEnvironmentError, ReproInputError } from "./repro-errors.ts";
 import { planTry, runTry, tryCommandLine } from "./replay-try.ts";
 import { TRACE_DIR_VARIABLE } from "../hosts/host-trace.ts";
 import { spawnSync } from "node:child_process";
-import { execLine, keptHosts, type KeptHost } from "./kept-host.ts";
+import { execLine, keptHosts, keptTryAfter, releaseTry, type KeptHost } from "./kept-host.ts";
 
 /** What `distcheck repro` replays and how. */
 export interface ReproOptions {
@@ -61,8 +61,8 @@ export interface ReproTestResult {
   verdict: Verdict;
   /** Replays exactly this test again. */
   command: string;
-  /** With --keep: the hosts the last try left running, how to get in and how to remove them. */
-  kept?: Array<KeptHost & { exec: string; clean: string }>;
+  /** With --keep: the hosts left running (of the newest failed try, else the newest), how to get in and how to remove them. */
+  kept?: Array<KeptHost & { try: number; exec: string; clean: string }>;
 }
 
 export interface ReproResult {
@@ -157,11 +157,13 @@ async function replayTest(
   mkdirSync(testDir, { recursive: true });
   progress(`replaying ${target.cell.id}: ${target.name} (recorded ${target.recorded.state} in run ${target.recorded.runId}${target.mutant ? `, mutant ${target.mutant}` : ""}), ${ctx.repeat} tr${ctx.repeat === 1 ? "y" : "ies"}`);
   const tries: ReproTestResult["tries"] = [];
+  let keptTry: { dir: string; n: number; failed: boolean } | undefined;
   for (let n = 1; n <= ctx.repeat && !ctx.interrupted(); n++) {
     const tryDir = path.join(testDir, `try-${n}`);
     const plan = planTry(target, selection, { project: "conformance", runId: `repro-${path.basename(ctx.dir)}-${n}`, resultsDir: path.join(tryDir, "results"), mutant });
-    // The last try of a --keep replay leaves its host up, labelled kept with the repro id.
-    if ((ctx.keep || ctx.shell) && n === ctx.repeat) plan.protocol.keep = path.basename(ctx.dir);
+    // With --keep every try leaves its hosts up, labelled kept with the repro id; once it ends, only
+    // those of the newest failed try (else the newest try) stay: the host as the test left it when it failed.
+    if (ctx.keep || ctx.shell) plan.protocol.keep = path.basename(ctx.dir);
     const tryCommand = tryCommandLine(plan);
     mkdirSync(tryDir, { recursive: true });
     writeFileSync(path.join(tryDir, "command.sh"), `#!/bin/sh\n# Replays this test (all tries): ${command}\n# This try alone, through vitest:\ncd ${shellWord(selection.root)} && ${tryCommand}\n`);
@@ -173,11 +175,15 @@ async function replayTest(
     }
     const t = { ...r.outcome, dir: tryDir, command: tryCommand };
     tries.push(t);
+    if (ctx.keep || ctx.shell) {
+      const next = keptTryAfter(keptTry, { dir: tryDir, n, failed: t.state === "failed" });
+      if (next.release) await releaseTry(engine, next.release.dir);
+      keptTry = next.keep;
+    }
     if (t.fixtureDifferences?.length) progress(`warning: try ${n} ran on other fixture bytes than the run: ${t.fixtureDifferences.slice(0, 5).join("; ")}${t.fixtureDifferences.length > 5 ? `; ... ${t.fixtureDifferences.length - 5} more` : ""}`);
     progress(`try ${n}/${ctx.repeat}: ${t.state}${t.state === "failed" ? (t.sameFailure ? " (the same way as recorded)" : " (differently from the record)") : ""}, test ${t.durationMs.toFixed(0)} ms, try ${(t.wallMs / 1000).toFixed(1)} s, timing factor ${t.timingFactor ?? "?"}`);
   }
-  const lastTry = tries.at(-1);
-  const kept = (ctx.keep || ctx.shell) && lastTry ? keptHosts(lastTry.dir).map((k) => ({ ...k, exec: execLine(k, engine.endpoint), clean: `npx distcheck repro --clean ${path.basename(ctx.dir)}` })) : undefined;
+  const kept = keptTry ? keptHosts(keptTry.dir).map((k) => ({ ...k, try: keptTry!.n, exec: execLine(k, engine.endpoint), clean: `npx distcheck repro --clean ${path.basename(ctx.dir)}` })) : undefined;
   return {
     id: target.id,
     key: target.key,
@@ -197,12 +203,13 @@ async function replayTest(
 }
 
 /**
- * Opens an interactive shell in the host the last try kept (`docker exec -it <container> sh`, this
+ * Opens an interactive shell in the host the replay kept (the newest failed try's, as the test left it
+ * at the failure, else the newest try's; `docker exec -it <container> sh`, this
  * process's terminal attached) and returns its exit code when the person leaves it.
  */
 export function openShell(result: ReproResult, env: NodeJS.ProcessEnv = process.env): number {
   const kept = result.tests.flatMap((t) => t.kept ?? []).at(-1);
-  if (!kept) throw new ReproEnvironmentError("test_not_run", "--shell: the last try kept no host (the test booted none, or the try ended before its host started); see the try's vitest.log.");
+  if (!kept) throw new ReproEnvironmentError("test_not_run", "--shell: the replay kept no host (the test booted none, or the try ended before its host started); see the try's vitest.log.");
   const dockerHost = /^DOCKER_HOST=(\S+) /.exec(kept.exec)?.[1];
   const r = spawnSync("docker", ["exec", "-it", kept.containerId, "sh"], { stdio: "inherit", env: { ...env, ...(dockerHost ? { DOCKER_HOST: dockerHost } : {}) } });
   return r.status ?? 1;

@@ -45,8 +45,8 @@ export function registerReproCommand(program: Command): void {
     .option("--allow-different-image", "replay even when an image is not the one the run recorded (rebuilt, or its recipe changed); the differences are printed as warnings")
     .option("--reports <dir>", "where published runs are; the trace goes to <dir>/repro/<id>/", "reports")
     .option("--matrix <file>", "matrix file")
-    .option("--keep", "leave the last try's container and host running (labelled kept: no sweep removes it) and print the docker exec line, the host's URL and how to remove it")
-    .option("--shell", "after the last try, open an interactive shell in its container (implies --keep; needs a terminal)")
+    .option("--keep", "leave the host of the newest failed try (else the newest try) running as the test left it (labelled kept: no sweep removes it) and print the docker exec line, the host's URL and how to remove it")
+    .option("--shell", "after the tries, open an interactive shell in the kept container (implies --keep; needs a terminal)")
     .option("--clean", "remove what --keep left: every kept container and network, or those of the repro id given as the argument")
     .option("--bundle <file>", "replay a cell of a signed bundle: a sign-off bundle (distcheck run --bundle), or a certification (distcheck certify --sign-key) with --artifact; needs --key and --cell")
     .option("--key <pem>", "the bundle signer's public key (PEM); the bundle is verified before anything runs")
@@ -72,7 +72,8 @@ state, errors, host log and other attachments) and command.sh (the command line 
 this try alone). The verdict compares each failure with the recorded one (the first error's code,
 else its first line with numbers masked) and shows the timing factor each try measured.
 
---keep leaves the last try's host running in its container as the test left it (its teardown skipped;
+--keep leaves the host of the newest failed try (of the newest try when none failed) running in its
+container as the test left it at the failure (its teardown skipped; the other tries' are removed;
 containers and networks labelled dev.distcheck.kept=<repro-id>, which no run's sweep removes) and prints
 \`docker exec -it <container> sh\`, the host's URL on the run network and \`distcheck repro --clean
 <repro-id>\`. --shell opens that shell itself once the result is printed (refused without a terminal:
