@@ -50,6 +50,7 @@ describe("distcheck repro --host --platform --python --artifact", () => {
       expect(doc.matrix.declared).toEqual([CELL]);
       expect(t.dir).toBe(path.join(r.result.dir, "artifact", `try-${t.n}`));
       expect(readFileSync(path.join(t.dir, "command.sh"), "utf8")).toContain("npx distcheck certify ");
+      expect(t.timingFactor, "the timing factor the try measured").toBeGreaterThan(0);
     }
   });
 
@@ -69,6 +70,7 @@ describe("distcheck repro --host --platform --python --artifact", () => {
     const r = JSON.parse(replay.stdout) as CertificationReplayResult;
     expect(r).toMatchObject({ cell: CELL, recordedVerdict: "NOT_CERTIFIED", sameVerdict: true, exitCode: 0 });
     expect(r.tries.map((t) => [t.verdict, t.differences])).toEqual([["NOT_CERTIFIED", []]]);
+    expect(r.tries[0]!.timingFactor).toBeGreaterThan(0);
 
     const other = cli(["repro", "--bundle", bundle, "--key", pub, "--cell", CELL, "--artifact", await wheelFile("ok-basic"), "--json"]);
     expect([other.status, (JSON.parse(other.stdout) as { code: string }).code]).toEqual([2, "artifact_mismatch"]);

@@ -5,6 +5,7 @@ import { runCertification, type CertifyOutcome } from "../certify/certify-run.ts
 import type { CertificationDocument, Verdict as CertificationVerdict } from "../certify/certification-document.ts";
 import { isDistcheckError } from "../errors/distcheck-error.ts";
 import { select } from "../matrix/selection.ts";
+import { readRunEnvironment } from "../report/run-environment.ts";
 import type { Classification } from "./classification.ts";
 import { ReproEnvironmentError, ReproInputError } from "./repro-errors.ts";
 import { shellWord, stamp } from "./repro.ts";
@@ -42,6 +43,8 @@ export interface ArtifactTry {
   dir: string;
   /** This try alone: the `distcheck certify` command line. */
   command: string;
+  /** The timing factor the try's certification measured on the cell's platform (timing tolerances are multiplied by it). */
+  timingFactor?: number;
 }
 
 export interface ArtifactVerdict {
@@ -96,6 +99,14 @@ export function wantsArtifactReplay(f: ExplicitFlags): boolean {
   const missing = Object.keys(explicit).filter((k) => !given.includes(k));
   if (missing.length > 0) throw new ReproInputError("repro_usage", `Replaying an artifact needs --host, --platform, --python and --artifact; missing ${missing.join(", ")} (e.g. --host reference --platform linux-aarch64 --python 3.13 --artifact dist/my_ext-1.0.0-py3-none-any.whl).`);
   return true;
+}
+
+/**
+ * The timing factor a certification under `dir` measured for the platform: its suite's run
+ * environment travels with the Allure results it copies to `<dir>/allure/allure-results/`.
+ */
+export function certificationTimingFactor(dir: string, platform: string): number | undefined {
+  return readRunEnvironment([path.join(dir, "allure", "allure-results")])?.timingFactors[platform];
 }
 
 /** The error findings that refused a certification, as `<checkId>@<cell>`. */
@@ -153,9 +164,10 @@ export async function replayArtifact(opts: ArtifactReplayOptions): Promise<Artif
     const doc = (outcome as CertifyOutcome).document;
     if (doc.verdict === "INVALID_ARTIFACT") throw new ReproInputError("artifact_invalid", `${opts.artifact} is not a valid artifact (the static checks refuse its bytes: ${failingFindingIds(doc).join(", ")}); nothing ran on ${cell.id}. See ${path.join(tryDir, "certification.md")}.`);
     if (doc.verdict === "INCOMPLETE") throw new ReproEnvironmentError("certification_incomplete", `Try ${n}: the certification on ${cell.id} is INCOMPLETE (the cell did not run to the end, or a check could not be carried out), so it says nothing about the artifact. See ${path.join(tryDir, "certification.md")} and the engine.`);
-    const t: ArtifactTry = { n, verdict: doc.verdict, failed: doc.verdict === "NOT_CERTIFIED", failingFindings: failingFindingIds(doc), dir: tryDir, command: tryCommand };
+    const timingFactor = certificationTimingFactor(tryDir, opts.platform);
+    const t: ArtifactTry = { n, verdict: doc.verdict, failed: doc.verdict === "NOT_CERTIFIED", failingFindings: failingFindingIds(doc), dir: tryDir, command: tryCommand, ...(timingFactor !== undefined ? { timingFactor } : {}) };
     tries.push(t);
-    opts.progress(`try ${n}/${repeat}: ${t.verdict}${t.failed ? ` (${t.failingFindings.join(", ")})` : ""}`);
+    opts.progress(`try ${n}/${repeat}: ${t.verdict}${t.failed ? ` (${t.failingFindings.join(", ")})` : ""}, timing factor ${t.timingFactor ?? "?"}`);
   }
   const verdict = classifyArtifactTries(tries);
   const result: ArtifactReplayResult = { reproId, dir, cell: cell.id, artifact: opts.artifact, tries, verdict, command, exitCode: verdict.failed > 0 ? 1 : 0 };
@@ -167,7 +179,7 @@ export async function replayArtifact(opts: ArtifactReplayOptions): Promise<Artif
 export function artifactReplayText(r: ArtifactReplayResult, cwd = process.cwd()): string {
   const words = { fails_every_time: "fails every time", flaky: "flaky", does_not_reproduce: "does not reproduce" }[r.verdict.classification];
   const lines = [`${r.artifact} on ${r.cell}`];
-  for (const t of r.tries) lines.push(`  try ${t.n}: ${t.verdict.padEnd(24)} ${t.failingFindings.join(", ") || "-"}   ${path.relative(cwd, t.dir)}`);
+  for (const t of r.tries) lines.push(`  try ${t.n}: ${t.verdict.padEnd(24)} ${t.failingFindings.join(", ") || "-"}   timing factor ${t.timingFactor ?? "?"}   ${path.relative(cwd, t.dir)}`);
   lines.push(`  verdict: ${words} (${r.verdict.failed} of ${r.verdict.of} not certified${r.verdict.failed > 1 ? `, ${r.verdict.sameFindings ? "the same findings each time" : "different findings"}` : ""})`);
   lines.push(`  again: ${r.command}`);
   lines.push(`trace: ${path.relative(cwd, r.dir) || r.dir}`);

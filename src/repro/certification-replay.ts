@@ -7,6 +7,7 @@ import { deriveVerdict, STATIC_CELL, type Finding, type Subject, type Verdict } 
 import type { PlatformId } from "../platform/platforms.ts";
 import type { CellIdentity } from "../report/test-identity.ts";
 import { bundleCells, cellFindings, json, openVerifiedBundle } from "./bundle-cell.ts";
+import { certificationTimingFactor } from "./artifact-replay.ts";
 import { checkBundleImage } from "./bundle-replay.ts";
 import { ReproEnvironmentError, ReproInputError } from "./repro-errors.ts";
 import { shellWord, stamp } from "./repro.ts";
@@ -56,6 +57,8 @@ export interface CertificationTry {
   sameVerdict: boolean;
   differences: FindingDifference[];
   dir: string;
+  /** The timing factor the try measured on the cell's platform (timing tolerances are multiplied by it). */
+  timingFactor?: number;
 }
 
 export interface CertificationReplayResult {
@@ -182,9 +185,10 @@ export async function replayCertificationCell(opts: CertificationReplayOptions):
       throw new ReproEnvironmentError("certification_incomplete", `Try ${n}: the certification on ${opts.cell} is INCOMPLETE (the cell did not run to the end, or a check could not be carried out), so it says nothing about the artifact. See ${path.join(tryDir, "certification.md")} and the engine.`);
     }
     const differences = findingDifferences(recorded, replayed.findings.filter((f) => f.cell === opts.cell));
-    const t: CertificationTry = { n, verdict: replayed.verdict, sameVerdict: replayed.verdict === recordedVerdict, differences, dir: tryDir };
+    const timingFactor = certificationTimingFactor(tryDir, platform);
+    const t: CertificationTry = { n, verdict: replayed.verdict, sameVerdict: replayed.verdict === recordedVerdict, differences, dir: tryDir, ...(timingFactor !== undefined ? { timingFactor } : {}) };
     tries.push(t);
-    opts.progress(`try ${n}/${repeat}: ${t.verdict}${t.sameVerdict ? " (as in the bundle)" : ` (the bundle: ${recordedVerdict})`}${differences.length ? `, ${differences.length} finding(s) differ` : ""}`);
+    opts.progress(`try ${n}/${repeat}: ${t.verdict}${t.sameVerdict ? " (as in the bundle)" : ` (the bundle: ${recordedVerdict})`}${differences.length ? `, ${differences.length} finding(s) differ` : ""}, timing factor ${t.timingFactor ?? "?"}`);
   }
   const sameVerdict = tries.every((t) => t.sameVerdict);
   const result: CertificationReplayResult = {
@@ -209,7 +213,7 @@ export function certificationReplayText(r: CertificationReplayResult, cwd = proc
   const lines = [`cell ${r.cell} of ${r.bundle} (${r.subjects.map((s) => s.file).join(", ")})`];
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
   for (const t of r.tries) {
-    lines.push(`  try ${t.n}: ${t.verdict.padEnd(24)} ${t.sameVerdict ? "as in the bundle" : `the bundle: ${r.recordedVerdict}`}   ${path.relative(cwd, t.dir)}`);
+    lines.push(`  try ${t.n}: ${t.verdict.padEnd(24)} ${t.sameVerdict ? "as in the bundle" : `the bundle: ${r.recordedVerdict}`}   timing factor ${t.timingFactor ?? "?"}   ${path.relative(cwd, t.dir)}`);
     for (const d of t.differences) lines.push(`    ${d.checkId} [${d.subject}]: ${d.recorded} in the bundle, ${d.replayed} now`);
   }
   const same = r.tries.filter((t) => t.sameVerdict).length;
