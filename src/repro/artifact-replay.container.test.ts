@@ -62,8 +62,10 @@ describe("distcheck repro --host --platform --python --artifact", () => {
     writeFileSync(pub, publicKey.export({ type: "spki", format: "pem" }));
     const wheel = await wheelFile("import-error");
     const out = path.join(work, "certified");
-    const certified = cli(["certify", wheel, "--host", "reference", "--platform", "linux-x86_64", "--python", "3.11", "--out", out, "--sign-key", key]);
+    const certified = cli(["certify", wheel, "--host", "reference", "--platform", "linux-x86_64", "--python", "3.11", "--out", out, "--sign-key", key, "--json"]);
     expect(certified.status, certified.stderr.slice(-3000)).toBe(1);
+    // --json: stdout is the verdict document alone (the suite's output went to stderr).
+    expect((JSON.parse(certified.stdout) as { verdict: string }).verdict).toBe("NOT_CERTIFIED");
     const bundle = path.join(out, "certification.tar.gz");
     const replay = cli(["repro", "--bundle", bundle, "--key", pub, "--cell", CELL, "--artifact", wheel, "--reports", path.join(work, "reports"), "--json"]);
     expect(replay.status, replay.stderr.slice(-3000)).toBe(0);

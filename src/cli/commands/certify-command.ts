@@ -59,6 +59,8 @@ Examples:
           signKey: opts.signKey,
           out: opts.out,
           strict: opts.strict,
+          // With --json stdout is the document alone: the suite's own output goes to stderr.
+          suiteOutputToStderr: Boolean(opts.json),
           progress,
           interrupts: onSignals,
         });
