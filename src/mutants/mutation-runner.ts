@@ -110,8 +110,12 @@ export async function runJobs(jobs: MutationJob[], options: JobOptions & { progr
     const resultsDir = jobResultsDir(job, options.outDir);
     rmSync(resultsDir, { recursive: true, force: true });
     const started = performance.now();
-    const run = await execa("npx", ["vitest", "run", "--project", "conformance", ...job.suites.map((s) => `suites/${s}.test.ts`), "--testNamePattern", job.clause], {
+    // vitest itself, as startSuites starts it: npx's npm and shell layers cost a second per job and
+    // do not pass a SIGTERM on to vitest.
+    const run = await execa("vitest", ["run", "--project", "conformance", ...job.suites.map((s) => `suites/${s}.test.ts`), "--testNamePattern", job.clause], {
       cwd: options.root,
+      preferLocal: true,
+      localDir: options.root,
       reject: false,
       all: true,
       env: jobEnv(job, options),
