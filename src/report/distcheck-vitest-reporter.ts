@@ -113,6 +113,8 @@ export default class DistcheckVitestReporter implements Reporter {
       cell: cellOf(f.suitePath),
       state: "failed",
       durationMs: 0,
+      // When the boot gave up: an engine outage after it does not make it the machine's.
+      endedAt: Date.parse(f.at),
       errors: [error],
       attachments: [{ name: `host log (${f.cellId})`, contentType: "text/plain", body: f.log }],
     });
