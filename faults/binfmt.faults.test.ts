@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ReportSummary } from "../src/report/report-summary.ts";
 import { LABELS } from "../src/run/run-identity.ts";
@@ -77,6 +78,12 @@ describe("faults", () => {
     expect(x86.filter(([, , v]) => v !== "passed"), "x86_64 clauses that did not pass").toEqual([]);
     const aarch64Failed = Object.values(summary.clauses).flatMap((row) => Object.entries(row)).filter(([cell, v]) => cell.startsWith("linux-aarch64.") && v === "failed");
     expect(aarch64Failed.length, "aarch64 clauses failed after the switch").toBeGreaterThan(0);
+
+    // The run watched the registration: it knows when it went off (the failures of processes a host
+    // already running under qemu starts afterwards are placed by it), and that it stayed off.
+    const [off] = JSON.parse(readFileSync(path.join(path.dirname(summaryPath(runId)), "results", "binfmt-outages.json"), "utf8")) as Array<{ platform: string; state: string; offAt: number; onAt?: number }>;
+    expect(off).toMatchObject({ platform: "linux-aarch64", state: "disabled" });
+    expect(Math.abs(off!.offAt - disabledAt!), "seen off within a second of the switch").toBeLessThan(1_500);
 
     expect(await leftovers(runId), "left in the engine after the run").toEqual([]);
   }, 900_000);

@@ -19,6 +19,8 @@ import { readRecords } from "../report/records-reader.ts";
 import type { ReportSummary } from "../report/report-summary.ts";
 import type { ContainerEngine } from "../engine/container-engine.ts";
 import { EngineWatch } from "../engine/engine-watch.ts";
+import { BinfmtWatch } from "../engine/binfmt-watch.ts";
+import { writeBinfmtOutages } from "../report/binfmt-outages.ts";
 import { RECORDS_DIR, RUN_ERRORS_FILE, type RunErrors } from "../report/test-record.ts";
 import { writeEngineOutages } from "../report/engine-outages.ts";
 import {
@@ -191,6 +193,7 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
   let testExit = 0;
   const reapers: ReaperHandle[] = [];
   const watches: EngineWatch[] = [];
+  let binfmtWatch: BinfmtWatch | undefined;
   const runner = new TaskRunner(progress);
   const result = await runner.run(
     [
@@ -250,6 +253,14 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
             });
             watches.push(watch);
           }
+          // A platform's binfmt registration switched off mid-run: what ran then is the machine's (src/report/binfmt-outages.ts).
+          binfmtWatch = BinfmtWatch.start(
+            engines.flatMap(({ platforms, engine }) => platforms.map((id) => ({ id, endpoint: engine.endpoint }))),
+            {
+              off: (o) => progress(`the ${o.entry} binfmt registration is ${o.state}: ${o.platform} processes cannot start; what fails on ${o.platform} from now is the machine's`),
+              back: (o) => progress(`the ${o.entry} binfmt registration is enabled again`),
+            },
+          );
           for (const { platforms, engine } of engines) {
             if (signal.aborted) return;
             // An engine that went away and did not come back is not run on.
@@ -281,6 +292,13 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
           for (const w of watches) {
             if (!(await w.answering(60_000))) progress(`the Docker engine at ${w.endpoint} did not come back within 60 s; the next run's sweep (or its reaper, when the engine returns) removes what this run left`);
             w.stop();
+          }
+          binfmtWatch?.check();
+          binfmtWatch?.stop();
+          const binfmtOutages = binfmtWatch?.outages() ?? [];
+          if (binfmtOutages.length > 0) {
+            mkdirSync(resultsDir, { recursive: true });
+            writeBinfmtOutages(resultsDir, binfmtOutages);
           }
           const outages = watches.flatMap((w) => w.outages());
           if (outages.length > 0) {
