@@ -178,6 +178,7 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       const run = identity("scale");
       ownRuns.push(run);
       // Cell containers take the run's labels from the environment (runLabels()).
+      const saved = { id: process.env.DISTCHECK_RUN_ID, owner: process.env.DISTCHECK_OWNER_PID };
       process.env.DISTCHECK_RUN_ID = run.runId;
       process.env.DISTCHECK_OWNER_PID = String(process.pid);
       try {
@@ -187,6 +188,10 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
         scalePoints.push(...points);
       } finally {
         await sweep(engine, run);
+        for (const [name, value] of [["DISTCHECK_RUN_ID", saved.id], ["DISTCHECK_OWNER_PID", saved.owner]] as const) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
       }
     }
   } finally {
