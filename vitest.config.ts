@@ -13,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["src/**/*.test.ts"],
+          include: ["src/**/*.test.ts", "bench/**/*.test.ts"],
           exclude: ["src/**/*.container.test.ts", "src/**/*.browser.test.ts", "**/node_modules/**"],
           environment: "node",
           testTimeout: 10_000,

@@ -10,6 +10,7 @@ import { judgeWheels, normaliseDistribution, type WheelJudgement, type WheelObse
 import { PROJECT_ROOT, runCells } from "./support/cells.ts";
 import { CONTAINER_WHEELS, containerPath } from "./support/fixture-files.ts";
 import { adapterOf, attachOnFailure, bootHost, sampleWheel, timingFactorOf } from "./support/host.ts";
+import { DISABLED, DISCOVERY, LIFECYCLE_BOOT, LIFECYCLE_LATER, RESOLVED_BY_PIP } from "./support/discovery-sets.ts";
 
 // Discovery of wheel extensions (WHL-01..07, 11, 12, 13, 15). Every expectation comes from the oracle
 // (src/oracle), which reads the fixture declarations and the host facts the suite set (core version,
@@ -24,10 +25,6 @@ const decl = (name: string): WheelDeclaration => {
   return d;
 };
 
-const DISABLED = ["dev.distcheck.disabled-me"];
-/** Installed by name; dep-base is only put in the --find-links folder, pip must resolve it from there (WHL-01). */
-const DISCOVERY = ["ok-basic", "ok-factory", "dep-user", "import-error", "ctor-raises", "manifest-method-missing", "manifest-invalid-json", "manifest-missing-id", "no-manifest", "dup-a", "dup-b", "disabled-me", "setup-raises", "frontend-present", "frontend-missing", "static-symlinks"];
-const RESOLVED_BY_PIP = ["dep-base"];
 const LOADED = ["ok-basic", "ok-factory", "dep-user", "dep-base", "frontend-present", "static-symlinks"];
 const SECRET_MARK = "DISTCHECK-PRIVATE";
 /** The sample whose setup() makes symbolic links in its own static/ (behaviour.staticSymlinks, WHL-12). */
@@ -358,9 +355,9 @@ describe.concurrent.each(cells)("discovery on $id", (cell: Cell) => {
     }
 
     beforeAll(async () => {
-      life = await bootHost(cell, { wheels: [wheel("ok-basic"), wheel("dup-a"), wheel("dup-b")], files: [wheel("ok-factory"), wheel("ok-basic-2")] });
+      life = await bootHost(cell, { wheels: LIFECYCLE_BOOT.map(wheel), files: LIFECYCLE_LATER.map(wheel) });
       lifeCore = await life.coreVersion();
-      const names = ["ok-basic", "dup-a", "dup-b"].map(decl);
+      const names = LIFECYCLE_BOOT.map(decl);
       last = { seen: await observeWheels(life) };
       last.judgement = judgeWheels(names, predictWheelsFor(adapter, names, { coreVersion: lifeCore }), last.seen!);
       firstWinner = last.judgement.winners["dev.distcheck.dup"];

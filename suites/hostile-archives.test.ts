@@ -2,13 +2,12 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import type { ArchiveIndexEntry, HostileIndexEntry } from "../src/fixtures/build/fixture-index.ts";
-import type { HostileCorpusDeclaration, HostileLimits } from "../src/fixtures/declarations/fixture-declaration.ts";
+import type { HostileCorpusDeclaration } from "../src/fixtures/declarations/fixture-declaration.ts";
 import { archiveRecords, type ArchiveRecord } from "../src/fixtures/inspect/archive-records.ts";
 import type { BootedHost } from "../src/hosts/booted-host.ts";
-import type { HostSettings } from "../src/hosts/host-adapter.ts";
 import type { InstallAnswer } from "../src/hosts/host-wire.ts";
 import type { Cell } from "../src/matrix/matrix.ts";
-import { ARCHIVE_LIMITS, predictExtraction } from "../src/oracle/archive-oracle.ts";
+import { predictExtraction } from "../src/oracle/archive-oracle.ts";
 import { suiteCells, PROJECT_ROOT } from "./support/cells.ts";
 import { DownloadSidecar, networkOf } from "./support/download-sidecar.ts";
 import { archive, containerPath, FIXTURES_DIST, fixtureIndex, hostileEntries } from "./support/fixture-files.ts";
@@ -27,6 +26,7 @@ import {
 } from "./support/filesystem-snapshot.ts";
 import { adapterOf, attachOnFailure, bootHost, timingFactorOf } from "./support/host.ts";
 import { inContainer, installArchive, runningPid, setupInstall } from "./support/agent.ts";
+import { BRIDGE_ARCHIVE, hostGroups, limitsOf, PREVIOUS_ARCHIVE, TARGET_ID, type HostGroup } from "./support/hostile-groups.ts";
 
 // Every hostile archive of the corpus, installed from a file in the container and from a URL on
 // the run's internal network, must be refused with the code the corpus predicts (ARC-01, ARC-04,
@@ -50,75 +50,25 @@ import { inContainer, installArchive, runningPid, setupInstall } from "./support
 // reason, and the final test reports it.
 
 const cells = suiteCells("hostile-archives");
-/** The ARC-05 settings a corpus entry may declare limits for. */
-type LimitSettings = Pick<HostSettings, "maxExtractedBytes" | "maxFiles">;
-/** The setting of each limit as the corpus declares it (its names are the corpus's own). */
-const LIMIT_SETTING: Record<keyof HostileLimits, keyof LimitSettings> = { max_extracted_bytes: "maxExtractedBytes", max_files: "maxFiles" };
-/** ARC-05 limits of the contract (the oracle's), the host's defaults. */
-const CONTRACT_LIMITS: Required<LimitSettings> = { maxExtractedBytes: ARCHIVE_LIMITS.maxExtractedBytes, maxFiles: ARCHIVE_LIMITS.maxFiles };
-/** The id every refused archive is installed under: the id of the previously installed version. */
-const TARGET_ID = "distcheck.hostile-target";
-
 const corpus = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "fixtures", "hostile", "corpus.json"), "utf8")) as HostileCorpusDeclaration;
 /** Hostile archives are the corpus base plus their entries: the base's version is theirs. */
 const hostileVersion = archive(corpus.base, "tar.gz").version;
 /** The previous version: a benign archive of another version, installed first under TARGET_ID. */
-const previous = archive("arc-basic-next", "tar.gz");
+const previous = archive(PREVIOUS_ARCHIVE, "tar.gz");
 if (previous.version === hostileVersion) throw new Error(`arc-basic-next must not have the hostile base's version ${hostileVersion}: a refusal would be indistinguishable from already_installed`);
 /**
  * Another version of the same extension, for restoring the previous version when that same version
  * is installed but damaged: installing this and then the previous version again extracts a fresh
  * copy (installing the installed version again is `already_installed`).
  */
-const bridge = archive("arc-basic", "tar.gz");
+const bridge = archive(BRIDGE_ARCHIVE, "tar.gz");
 if (bridge.version === previous.version) throw new Error(`the bridge archive must not have the previous version ${previous.version}`);
 
 type Via = "file" | "url";
 const VIAS: Via[] = ["file", "url"];
 
-/** One host per set of limits; entries declaring the contract's own limits use the default host. */
-interface HostGroup {
-  /** Named after the limits as the corpus declares them (`max_files=100`); test titles carry it. */
-  name: string;
-  settings: LimitSettings;
-  entries: HostileIndexEntry[];
-}
-
-function nonDefaultLimits(entry: HostileIndexEntry): LimitSettings {
-  const out: LimitSettings = {};
-  for (const [k, v] of Object.entries(entry.limit ?? {}) as Array<[keyof HostileLimits, number]>) if (v !== CONTRACT_LIMITS[LIMIT_SETTING[k]]) out[LIMIT_SETTING[k]] = v;
-  return out;
-}
-
-/** The corpus's name of a limit setting. */
-const declaredName = (setting: keyof LimitSettings): keyof HostileLimits => (Object.keys(LIMIT_SETTING) as Array<keyof HostileLimits>).find((k) => LIMIT_SETTING[k] === setting)!;
-
-// Entries with small declared limits share one host when their limits do not conflict (the bombs and
-// the bytes boundary entries declare max_extracted_bytes, the file-count ones max_files: each holds
-// far fewer files, or far fewer bytes, than the other limit).
-function hostGroups(entries: HostileIndexEntry[]): HostGroup[] {
-  const groups: HostGroup[] = [{ name: "contract limits", settings: {}, entries: [] }];
-  for (const entry of entries) {
-    const limits = nonDefaultLimits(entry);
-    if (Object.keys(limits).length === 0) {
-      groups[0]!.entries.push(entry);
-      continue;
-    }
-    let group = groups.slice(1).find((g) => Object.entries(limits).every(([k, v]) => g.settings[k as keyof LimitSettings] === undefined || g.settings[k as keyof LimitSettings] === v));
-    if (!group) {
-      group = { name: "", settings: {}, entries: [] };
-      groups.push(group);
-    }
-    Object.assign(group.settings, limits);
-    group.entries.push(entry);
-  }
-  for (const g of groups.slice(1)) g.name = `small limits ${Object.entries(g.settings).map(([k, v]) => `${declaredName(k as keyof LimitSettings)}=${v}`).join(" ")}`;
-  return groups;
-}
-
 const groups = hostGroups(hostileEntries());
 const codesOf = (value: string | string[] | undefined): string[] => (value === undefined ? [] : [value].flat());
-const limitsOf = (group: HostGroup): Required<LimitSettings> => ({ ...CONTRACT_LIMITS, ...group.settings });
 
 function expectationText(entry: HostileIndexEntry): string {
   const p = entry.predicted;
