@@ -41,7 +41,13 @@ else
   log "docker engine answers ($(docker version --format '{{.Server.Version}}'))"
 fi
 
-# qemu binfmt for linux-aarch64 containers.
+# qemu binfmt for linux-aarch64 containers; an aarch64 machine runs them natively (and Debian's
+# qemu-user-static registers no handler for the machine's own architecture).
+if [ "$(uname -m)" = aarch64 ]; then
+  log "native aarch64 machine: linux-aarch64 containers need no qemu"
+  log "done"
+  exit 0
+fi
 if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
   log "mounting binfmt_misc"
   mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc

@@ -7,15 +7,23 @@ import { runLabels } from "../run/run-identity.ts";
 import Docker from "dockerode";
 import { Parser as TarParser } from "tar";
 import { dockerOptions, resolveEndpoint } from "../engine/docker-engine.ts";
+import { testcontainersOn } from "./testcontainers-engine.ts";
 import { EXEC_COUNTS, execKey, type CellContainerFactory, type CellContainerOptions, type ExecOptions, type ExecResult, type FileToPut, type StartedCellContainer, type StoppedCellContainer, type TreeEntry } from "./cell-container.ts";
 
 /** tar entry types as find's %y letters (a hard link is a regular file to find). */
 const TREE_TYPES: Record<string, string> = { File: "f", OldFile: "f", ContiguousFile: "f", Link: "f", Directory: "d", SymbolicLink: "l", FIFO: "p", CharacterDevice: "c", BlockDevice: "b" };
 
-let client: Docker | undefined;
-/** The Engine API client of the engine testcontainers talks to (DOCKER_HOST), for what testcontainers has no call for. */
-function engineClient(): Docker {
-  client ??= new Docker(dockerOptions(resolveEndpoint("env")));
+/** The endpoint of the engine a cell's containers run on: its platform's (matrix.platforms[].engine). */
+export function cellEndpoint(cell: Cell): string {
+  return resolveEndpoint(cell.platform.engine);
+}
+
+const clients = new Map<string, Docker>();
+/** The Engine API client of a cell's engine, for what testcontainers has no call for. */
+function engineClient(cell: Cell): Docker {
+  const endpoint = cellEndpoint(cell);
+  let client = clients.get(endpoint);
+  if (!client) clients.set(endpoint, (client = new Docker(dockerOptions(endpoint))));
   return client;
 }
 
@@ -51,16 +59,13 @@ function containerFailure(code: string, cell: Cell, containerId: string, what: s
   );
 }
 
-/** The engine testcontainers starts cells on (DOCKER_HOST, or the local socket). */
-const ENDPOINT = resolveEndpoint("env");
-
 /**
  * What the container's first process printed, e.g. docker-init's "exec sleep failed: Exec format
  * error" when the kernel could not run the image's command; empty when the engine cannot tell.
  */
-async function firstProcessLog(id: string): Promise<string> {
+async function firstProcessLog(cell: Cell, id: string): Promise<string> {
   try {
-    const log = await engineClient().getContainer(id).logs({ stdout: true, stderr: true, tail: 20 });
+    const log = await engineClient(cell).getContainer(id).logs({ stdout: true, stderr: true, tail: 20 });
     return Buffer.from(log as unknown as Buffer).toString("utf8");
   } catch {
     return "";
@@ -97,14 +102,14 @@ class StartedTestcontainersCell implements StartedCellContainer {
       })
       .catch(async (cause: unknown) => {
         // An exec refused because the container is gone: its host may have died of the machine.
-        const machine = platformFailure({ where: `Cell ${this.cell.id}`, what: `\`${command.join(" ")}\``, platform: this.cell.platform.info, endpoint: ENDPOINT }, await firstProcessLog(this.id));
+        const machine = platformFailure({ where: `Cell ${this.cell.id}`, what: `\`${command.join(" ")}\``, platform: this.cell.platform.info, endpoint: cellEndpoint(this.cell) }, await firstProcessLog(this.cell, this.id));
         throw machine ?? containerFailure("container_exec_failed", this.cell, this.id, `run \`${command.join(" ")}\``, cause);
       });
     const output = `${result.stdout}\n${result.stderr}`;
     // A failed exec while the platform's registration is off never ran the command at all: no verdict can come of it.
     const unrunnable =
-      execFormatFailure(output, { where: `Cell ${this.cell.id}`, command, platform: this.cell.platform.info, endpoint: ENDPOINT }) ??
-      (result.exitCode !== 0 ? platformFailure({ where: `Cell ${this.cell.id}`, what: `\`${command.join(" ")}\` (exit ${result.exitCode})`, platform: this.cell.platform.info, endpoint: ENDPOINT }) : undefined);
+      execFormatFailure(output, { where: `Cell ${this.cell.id}`, command, platform: this.cell.platform.info, endpoint: cellEndpoint(this.cell) }) ??
+      (result.exitCode !== 0 ? platformFailure({ where: `Cell ${this.cell.id}`, what: `\`${command.join(" ")}\` (exit ${result.exitCode})`, platform: this.cell.platform.info, endpoint: cellEndpoint(this.cell) }) : undefined);
     if (unrunnable) throw unrunnable;
     return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, ms: performance.now() - started };
   }
@@ -169,7 +174,7 @@ class StartedTestcontainersCell implements StartedCellContainer {
 
   async exists(path: string): Promise<boolean> {
     try {
-      await engineClient().getContainer(this.id).infoArchive({ path });
+      await engineClient(this.cell).getContainer(this.id).infoArchive({ path });
       return true;
     } catch (cause) {
       if ((cause as { statusCode?: number } | null)?.statusCode === 404) return false;
@@ -179,7 +184,7 @@ class StartedTestcontainersCell implements StartedCellContainer {
 
   async processes(): Promise<Array<{ pid: number; command: string }>> {
     try {
-      const top = (await engineClient().getContainer(this.id).top({ ps_args: "-eo pid,args" })) as { Titles: string[]; Processes: string[][] };
+      const top = (await engineClient(this.cell).getContainer(this.id).top({ ps_args: "-eo pid,args" })) as { Titles: string[]; Processes: string[][] };
       const pid = top.Titles.indexOf("PID");
       const cmd = top.Titles.findIndex((t) => t === "COMMAND" || t === "CMD");
       return top.Processes.map((row) => ({ pid: Number(row[pid]), command: row[cmd] ?? "" }));
@@ -219,10 +224,12 @@ function firstFileOfTar(tar: Buffer, path: string): Buffer {
 /**
  * Starts one clean container per cell through testcontainers: the cell's platform, no network
  * unless asked, memory and pids limits, the run's labels, docker-init as pid 1. After start the
- * architecture is verified, because testcontainers' image cache ignores it.
+ * architecture is verified, because testcontainers' image cache ignores it. The container runs on
+ * the cell's platform engine (testcontainers is bound to it first: `testcontainersOn`).
  */
 export class TestcontainersCellFactory implements CellContainerFactory {
   async start(cell: Cell, options: CellContainerOptions): Promise<StartedCellContainer> {
+    await testcontainersOn(cellEndpoint(cell));
     const container = new CellGenericContainer(options.image)
       .withPlatform(cell.platform.info.docker)
       .withPullPolicy({ shouldPull: () => false })
@@ -239,7 +246,7 @@ export class TestcontainersCellFactory implements CellContainerFactory {
     }
     let started: StartedTestContainer;
     // Where a start that failed of the machine (no binfmt for a foreign image) is named.
-    const site = { where: `Cell ${cell.id}`, what: `starting the container of ${options.image}`, platform: cell.platform.info, endpoint: ENDPOINT };
+    const site = { where: `Cell ${cell.id}`, what: `starting the container of ${options.image}`, platform: cell.platform.info, endpoint: cellEndpoint(cell) };
     try {
       started = await container.start();
     } catch (cause) {
@@ -250,7 +257,7 @@ export class TestcontainersCellFactory implements CellContainerFactory {
     // A container whose first process cannot run (no binfmt for a foreign image) may already have
     // exited here, so the exec itself can fail: that is the platform's problem too.
     const uname = await started.exec(["uname", "-m"]).catch(async (cause: unknown) => {
-      const log = await firstProcessLog(started.getId());
+      const log = await firstProcessLog(cell, started.getId());
       await started.stop({ remove: true, timeout: 0 }).catch(() => undefined);
       const machine = platformFailure(site, log);
       if (machine) throw machine;
@@ -260,10 +267,10 @@ export class TestcontainersCellFactory implements CellContainerFactory {
         { cause },
       );
     });
-    const unrunnable = execFormatFailure(`${uname.stdout}\n${uname.stderr}`, { where: `Cell ${cell.id}`, command: ["uname", "-m"], platform: cell.platform.info, endpoint: ENDPOINT });
+    const unrunnable = execFormatFailure(`${uname.stdout}\n${uname.stderr}`, { where: `Cell ${cell.id}`, command: ["uname", "-m"], platform: cell.platform.info, endpoint: cellEndpoint(cell) });
     const machine = uname.stdout.trim();
     if (unrunnable || uname.exitCode !== 0 || machine !== cell.platform.info.uname) {
-      const log = unrunnable ? "" : await firstProcessLog(started.getId());
+      const log = unrunnable ? "" : await firstProcessLog(cell, started.getId());
       await started.stop({ remove: true, timeout: 0 }).catch(() => undefined);
       if (unrunnable) throw unrunnable;
       // Its first process may have died of the machine already (docker-init: "exec sleep failed: Exec format error").

@@ -15,13 +15,20 @@ export function resolveEndpoint(engine: string, env: NodeJS.ProcessEnv = process
   return engine;
 }
 
+/**
+ * What docker-modem would otherwise take from DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for
+ * every option it is not given: with DOCKER_HOST=tcp://... set, a client built for a socket went to
+ * that host instead. An endpoint distcheck names is the whole answer.
+ */
+const NOT_FROM_ENVIRONMENT = { host: undefined, port: undefined, socketPath: undefined, ca: undefined, cert: undefined, key: undefined } as const;
+
 export function dockerOptions(endpoint: string): Docker.DockerOptions {
   const url = new URL(endpoint);
   switch (url.protocol) {
     case "unix:":
-      return { socketPath: url.pathname };
+      return { ...NOT_FROM_ENVIRONMENT, socketPath: url.pathname, protocol: "http" };
     case "tcp:":
-      return { host: url.hostname, port: Number(url.port || 2375), protocol: "http" };
+      return { ...NOT_FROM_ENVIRONMENT, host: url.hostname, port: Number(url.port || 2375), protocol: "http" };
     case "ssh:":
       return { host: url.hostname, port: Number(url.port || 22), username: url.username || undefined, protocol: "ssh" } as Docker.DockerOptions;
     default:

@@ -57,6 +57,28 @@ export function enginesFor(matrix: Matrix): Array<{ platforms: PlatformId[]; eng
   return [...byEndpoint].map(([endpoint, platforms]) => ({ platforms, engine: new DockerEngine(endpoint) }));
 }
 
+/**
+ * The endpoint of the one engine the cells of a vitest process run on (testcontainers drives one
+ * engine per process; `distcheck run` starts one vitest per engine); undefined without cells. Cells
+ * on several engines are refused with `engine_per_process` (input: how the process was started).
+ */
+export function oneEngineOf(cells: Cell[]): string | undefined {
+  const byEndpoint = new Map<string, Set<string>>();
+  for (const c of cells) {
+    const endpoint = resolveEndpoint(c.platform.engine);
+    byEndpoint.set(endpoint, (byEndpoint.get(endpoint) ?? new Set()).add(c.platform.id));
+  }
+  if (byEndpoint.size > 1) {
+    const where = [...byEndpoint].map(([e, platforms]) => `${e} (${[...platforms].join(", ")})`);
+    throw new DistcheckError(
+      "engine_per_process",
+      `The selected cells run on ${byEndpoint.size} Docker engines: ${where.join("; ")}. One vitest process drives one engine; run \`npx distcheck run\` (one vitest per engine), or narrow this run to one engine's platforms with DISTCHECK_FILTER_PLATFORM.`,
+      { category: "input" },
+    );
+  }
+  return byEndpoint.keys().next().value;
+}
+
 /** The selected host with a mutant catalog (mutants exist only for the reference host). */
 export function referenceHost(selection: Selection): MatrixHost {
   const host = selection.matrix.hosts.find((h) => h.adapter === "reference");

@@ -6,10 +6,11 @@ import { LABELS, runLabels, type RunIdentity } from "./run-identity.ts";
 
 /**
  * A reaper that outlives the run, the way testcontainers' ryuk does it but from an image distcheck
- * builds offline: a small container with the engine's socket, holding a TCP connection from the
- * run. When every connection is gone and none comes back within `graceS`, it removes every
- * container, network and volume carrying the run's label, then itself. A run that ends normally
- * removes it with the rest of its labelled containers (it carries the run's label too).
+ * builds offline: a small container on the run's engine that talks to that engine (its socket, or
+ * its tcp:// address: `reaperPlacement`), holding a TCP connection from the run. When every
+ * connection is gone and none comes back within `graceS`, it removes every container, network and
+ * volume carrying the run's label, then itself. A run that ends normally removes it with the rest
+ * of its labelled containers (it carries the run's label too).
  */
 
 const PORT = 7070;
@@ -21,24 +22,34 @@ import http.client, json, os, socket, sys, threading, time, urllib.parse
 RUN = os.environ["REAPER_RUN"]
 GRACE = float(os.environ.get("REAPER_GRACE", "5"))
 FIRST = float(os.environ.get("REAPER_FIRST_CONNECTION", "120"))
-ME = socket.gethostname()
+# The engine the run's containers are on: its socket mounted here, or its TCP address (host network).
+ENGINE = os.environ.get("REAPER_ENGINE", "unix:///var/run/docker.sock")
+LISTEN = os.environ.get("REAPER_LISTEN", "0.0.0.0")
+PORT = int(os.environ.get("REAPER_PORT", "${PORT}"))
 # Restarted with the engine (restart policy "always"): the run, if it is alive, reconnects within
-# seconds; if it died meanwhile, reap after a short wait instead of the first start's long one.
+# seconds; if it died meanwhile, reap after a short wait instead of the first start's long one. The
+# mark keeps the port it listened on, where the run looks for it again.
 MARK = "/tmp/distcheck-reaper-started"
 if os.path.exists(MARK):
     FIRST = float(os.environ.get("REAPER_AFTER_RESTART", "20"))
+    PORT = int(open(MARK).read() or PORT)
     print("reaper: restarted with the engine; waiting " + str(FIRST) + " s for the run to reconnect", flush=True)
-open(MARK, "w").close()
 
 class UnixConnection(http.client.HTTPConnection):
     def connect(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(30)
-        s.connect("/var/run/docker.sock")
+        s.connect(ENGINE[len("unix://"):])
         self.sock = s
 
+def connection():
+    if ENGINE.startswith("unix://"):
+        return UnixConnection("localhost", timeout=30)
+    address = urllib.parse.urlsplit(ENGINE)
+    return http.client.HTTPConnection(address.hostname, address.port or 2375, timeout=30)
+
 def api(method, path):
-    c = UnixConnection("localhost", timeout=30)
+    c = connection()
     c.request(method, path)
     r = c.getresponse()
     body = r.read()
@@ -50,7 +61,10 @@ def reap(reason):
     f = urllib.parse.quote(json.dumps({"label": ["dev.distcheck.run=" + RUN]}))
     for _ in range(3):
         _, body = api("GET", "/containers/json?all=1&filters=" + f)
-        others = [c for c in json.loads(body) if not c["Id"].startswith(ME)]
+        # Itself last (it carries the run's label too); by label, since on the host network its
+        # hostname is the machine's, not its container id.
+        mine = [c for c in json.loads(body) if (c.get("Labels") or {}).get("${REAPER_LABEL}")]
+        others = [c for c in json.loads(body) if not (c.get("Labels") or {}).get("${REAPER_LABEL}")]
         for c in others:
             api("DELETE", "/containers/" + c["Id"] + "?force=1&v=1")
         _, body = api("GET", "/networks?filters=" + f)
@@ -62,7 +76,8 @@ def reap(reason):
         if not others:
             break
         time.sleep(1)
-    api("DELETE", "/containers/" + ME + "?force=1&v=1")
+    for c in mine:
+        api("DELETE", "/containers/" + c["Id"] + "?force=1&v=1")
     sys.exit(0)
 
 lock = threading.Lock()
@@ -86,8 +101,14 @@ def hold(conn):
 
 server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind(("0.0.0.0", ${PORT}))
+try:
+    server.bind((LISTEN, PORT))
+except OSError:
+    server.bind((LISTEN, 0))
 server.listen(64)
+PORT = server.getsockname()[1]
+with open(MARK, "w") as mark:
+    mark.write(str(PORT))
 
 def accept():
     while True:
@@ -96,7 +117,7 @@ def accept():
         threading.Thread(target=hold, args=(conn,), daemon=True).start()
 
 threading.Thread(target=accept, daemon=True).start()
-print("reaper: ready for run " + RUN, flush=True)
+print("reaper: ready for run " + RUN + " on port " + str(PORT), flush=True)
 while True:
     time.sleep(0.25)
     with lock:
@@ -114,10 +135,56 @@ export interface ReaperHandle {
   close(): void;
 }
 
-/** The host and port the run reaches the reaper at: the published port on the engine's machine. */
-function reachable(endpoint: string, published: number): { host: string; port: number } {
-  if (endpoint.startsWith("unix://") || endpoint.startsWith("npipe://")) return { host: "127.0.0.1", port: published };
-  return { host: new URL(endpoint.replace(/^ssh:/, "tcp:")).hostname, port: published };
+/**
+ * Where a reaper runs on its engine: how it reaches that engine (never another one on the same
+ * machine) and how the run reaches it.
+ */
+export interface ReaperPlacement {
+  /** Variables of the reaper program (REAPER_ENGINE, REAPER_LISTEN, REAPER_PORT). */
+  env: string[];
+  hostConfig: { Binds?: string[]; NetworkMode?: string; PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>> };
+  exposedPorts?: Record<string, object>;
+  /** The run connects to this host, at the port the engine published (`published`) or the reaper printed (`printed`). */
+  host: string;
+  port: "published" | "printed";
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+
+/**
+ * - a local socket (`unix://PATH`): that socket mounted (a second engine on the machine has its own,
+ *   not /var/run/docker.sock), the reaper's port published on 127.0.0.1;
+ * - `tcp://HOST:PORT`: the reaper on the engine machine's network, talking to the engine at the same
+ *   address the run does and listening on a free port it prints (on loopback only for a loopback
+ *   engine); no mounted socket names that engine for sure, and a port published on 127.0.0.1 of a
+ *   remote machine is out of the run's reach;
+ * - `ssh://`: the engine machine's /var/run/docker.sock, the port published there on 127.0.0.1.
+ */
+export function reaperPlacement(endpoint: string): ReaperPlacement {
+  const url = new URL(endpoint);
+  if (url.protocol === "tcp:") {
+    return {
+      env: [`REAPER_ENGINE=tcp://${url.host}`, `REAPER_LISTEN=${LOOPBACK.has(url.hostname) ? "127.0.0.1" : "0.0.0.0"}`, "REAPER_PORT=0"],
+      hostConfig: { NetworkMode: "host" },
+      host: url.hostname,
+      port: "printed",
+    };
+  }
+  const socket = url.protocol === "unix:" ? url.pathname : "/var/run/docker.sock";
+  return {
+    env: [],
+    hostConfig: { Binds: [`${socket}:/var/run/docker.sock`], PortBindings: { [`${PORT}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: "" }] } },
+    exposedPorts: { [`${PORT}/tcp`]: {} },
+    host: url.protocol === "unix:" ? "127.0.0.1" : url.hostname,
+    port: "published",
+  };
+}
+
+/** The port the reaper printed last (it prints it again, the same, when the engine restarts it); undefined before it listens. */
+async function printedPort(container: Docker.Container): Promise<number | undefined> {
+  const log = (await container.logs({ stdout: true, stderr: true })) as unknown as Buffer;
+  const found = [...Buffer.from(log).toString("latin1").matchAll(/reaper: ready for run \S+ on port (\d+)/g)].at(-1);
+  return found ? Number(found[1]) : undefined;
 }
 
 /** A python3 image the engine already has: one of distcheck's base images, the engine's own architecture first. */
@@ -139,15 +206,15 @@ export async function startReaper(endpoint: string, run: RunIdentity, options: {
   try {
     const image = await reaperImage(docker);
     if (!image) return { skipped: "no distcheck base image of this engine's architecture yet" };
+    const placement = reaperPlacement(endpoint);
     const container = await docker.createContainer({
       Image: image,
       Cmd: ["python3", "-c", REAPER_PY],
-      Env: [`REAPER_RUN=${run.runId}`, `REAPER_GRACE=${options.graceS ?? 5}`],
+      Env: [`REAPER_RUN=${run.runId}`, `REAPER_GRACE=${options.graceS ?? 5}`, ...placement.env],
       Labels: { ...runLabels(run), [REAPER_LABEL]: "true" },
-      ExposedPorts: { [`${PORT}/tcp`]: {} },
+      ...(placement.exposedPorts ? { ExposedPorts: placement.exposedPorts } : {}),
       HostConfig: {
-        Binds: ["/var/run/docker.sock:/var/run/docker.sock"],
-        PortBindings: { [`${PORT}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
+        ...placement.hostConfig,
         // It comes back when the engine restarts (the run's containers do not), and then reaps a run
         // that died meanwhile; it removes itself when done, so nothing restarts it after that.
         RestartPolicy: { Name: "always" },
@@ -156,12 +223,14 @@ export async function startReaper(endpoint: string, run: RunIdentity, options: {
     await container.start();
     let closed = false;
     let socket: net.Socket | undefined;
-    /** Connects to the reaper's published port, which changes when the engine restarts it. */
+    /** Connects to the reaper's port: a published one changes when the engine restarts it. */
     const connect = async (timeoutMs: number): Promise<void> => {
-      const info = await container.inspect();
-      const published = Number(info.NetworkSettings.Ports?.[`${PORT}/tcp`]?.[0]?.HostPort);
-      const { host, port } = reachable(endpoint, published);
-      const s = await connectWithRetry(host, port, timeoutMs);
+      const deadline = Date.now() + timeoutMs;
+      let port: number | undefined;
+      if (placement.port === "published") port = Number((await container.inspect()).NetworkSettings.Ports?.[`${PORT}/tcp`]?.[0]?.HostPort);
+      else while ((port = await printedPort(container)) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      if (port === undefined) throw new Error(`the reaper printed no port within ${timeoutMs} ms`);
+      const s = await connectWithRetry(placement.host, port, Math.max(deadline - Date.now(), 1_000));
       // The socket must not keep the run alive, nor its errors crash it: the reaper acts on its loss.
       s.unref();
       s.on("error", () => undefined);

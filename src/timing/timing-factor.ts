@@ -26,7 +26,7 @@ def cpu():
 print(json.dumps({"startupMs": statistics.median(startup() for _ in range(5)), "cpuMs": statistics.median(cpu() for _ in range(3))}))
 `;
 
-export async function probeTiming(container: StartedCellContainer, endpoint: string = resolveEndpoint("env")): Promise<TimingProbe> {
+export async function probeTiming(container: StartedCellContainer, endpoint: string = resolveEndpoint(container.cell.platform.engine)): Promise<TimingProbe> {
   const r = await container.exec(["python3", "-c", PROBE]);
   if (r.exitCode !== 0) {
     // Its child process could not start while the platform's binaries had no handler: the machine's fault, with the fix.

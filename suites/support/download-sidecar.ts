@@ -1,9 +1,9 @@
 import path from "node:path";
-import { getContainerRuntimeClient } from "testcontainers";
 import { request } from "undici";
 import { inject } from "vitest";
 import type { FileToPut, StartedCellContainer } from "../../src/containers/cell-container.ts";
-import { TestcontainersCellFactory } from "../../src/containers/testcontainers-cell-factory.ts";
+import { cellEndpoint, TestcontainersCellFactory } from "../../src/containers/testcontainers-cell-factory.ts";
+import { testcontainersOn } from "../../src/containers/testcontainers-engine.ts";
 import type { FixtureIndexEntry } from "../../src/fixtures/build/fixture-index.ts";
 import { crc32Zeros } from "../../src/fixtures/encoding/crc32.ts";
 import type { Cell } from "../../src/matrix/matrix.ts";
@@ -299,7 +299,7 @@ export class DownloadSidecar implements AsyncDisposable {
  * network), so a sidecar joins the same one without knowing how it was named.
  */
 export async function networkOf(container: StartedCellContainer): Promise<string> {
-  const client = await getContainerRuntimeClient();
+  const client = await testcontainersOn(cellEndpoint(container.cell));
   const info = await client.container.inspect(client.container.getById(container.id));
   const names = Object.keys(info.NetworkSettings.Networks ?? {}).filter((n) => !["bridge", "host", "none"].includes(n));
   if (names.length !== 1) throw new Error(`Container ${container.id} of ${container.cell.id} is on networks ${JSON.stringify(names)}; expected exactly one run network`);

@@ -12,6 +12,7 @@ import { nativePlatform, type PlatformId } from "../../src/platform/platforms.ts
 import { cpuFactor, probeTiming, timingFactor, type TimingProbe } from "../../src/timing/timing-factor.ts";
 import type { Cell } from "../../src/matrix/matrix.ts";
 import { MatrixError } from "../../src/errors/distcheck-error.ts";
+import { oneEngineOf } from "../../src/matrix/selection.ts";
 import { buildFixtures } from "../../src/fixtures/index.ts";
 import { writeRunEnvironment } from "../../src/report/run-environment.ts";
 import { findMutant, loadMutants } from "../../src/mutants/mutant-catalog.ts";
@@ -57,6 +58,8 @@ export default async function globalSetup(project: TestProject): Promise<() => P
     return engine;
   };
   for (const cell of cells) engineOf(cell);
+  // testcontainers drives one engine per process: `distcheck run` starts one vitest per engine.
+  oneEngineOf(cells);
   for (const engine of engines.values()) {
     await engine.version();
     await sweep(engine);
@@ -83,7 +86,8 @@ export default async function globalSetup(project: TestProject): Promise<() => P
   const native = nativePlatform();
   const probeCells = [...cells];
   if (native && !cells.some((c) => c.platform.id === native) && cells.some((c) => c.platform.timingFactor === "auto")) {
-    const reference = runCells({ ...protocol, platforms: [native] }).find((c) => c.base.id === cells[0]!.base.id);
+    // Only on the same engine: this process's containers run on one (and another machine's speed is no reference).
+    const reference = runCells({ ...protocol, platforms: [native] }).find((c) => c.base.id === cells[0]!.base.id && engines.has(resolveEndpoint(c.platform.engine)));
     if (reference) {
       const service = new ImageService(engineOf(reference), PROJECT_ROOT);
       const base = service.baseTarget(reference.base.image, reference.platform.id);
@@ -183,7 +187,7 @@ async function measureTimingFactors(cells: Cell[], images: CellImages): Promise<
   }
   for (const [platform, factor] of Object.entries(factors)) {
     if (Number.isNaN(factor)) {
-      throw new MatrixError(`Cannot measure the timing factor of ${platform} without a ${native ?? "native"} cell in the run to compare with; add one to the filters or set matrix.platforms[].timingFactor to a number.`);
+      throw new MatrixError(`Cannot measure the timing factor of ${platform} without a ${native ?? "native"} cell on the same Docker engine to compare with; add one to the filters or set matrix.platforms[].timingFactor to a number (1 for a native engine of the platform).`);
     }
   }
   return { factors, cpu };
