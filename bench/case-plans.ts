@@ -142,6 +142,11 @@ export const NAIVE_SERVE_PORT = 8080;
 /** One case as the naive loop runs it: a fresh container, its installs, a boot, the case's calls compared. */
 export function casePlan(ctx: PlanContext, c: BenchCase, cell: Cell): HostPlan {
   const image = ctx.hostImage(cell);
+  /** A hostile case: its group's host booted with the previous version installed, then `steps`. */
+  const hostilePlan = (steps: Step[]): HostPlan => {
+    const group = groupNamed(c.group!);
+    return { cell, image, files: [...hostileFiles(group), ...launchFiles(ctx, group.settings)], steps: [{ op: "boot" }, ...previousInstalled(ctx, cell), ...steps] };
+  };
   switch (c.kind) {
     case "discovery":
       return {
@@ -170,33 +175,12 @@ export function casePlan(ctx: PlanContext, c: BenchCase, cell: Cell): HostPlan {
         ],
       };
     case "hostile-entry": {
-      const group = groupNamed(c.group!);
       const url = (file: string): string => `http://127.0.0.1:${NAIVE_SERVE_PORT}/${file}`;
-      return {
-        cell,
-        image,
-        files: [...hostileFiles(group), ...launchFiles(ctx, group.settings)],
-        steps: [
-          { op: "boot" },
-          ...previousInstalled(ctx, cell),
-          ...(c.entry!.via === "url" ? [{ op: "serve", dir: "/fixtures/archives", port: NAIVE_SERVE_PORT } as Step] : []),
-          ...hostileInstall(ctx, c, cell, url),
-        ],
-      };
+      const serve: Step[] = c.entry!.via === "url" ? [{ op: "serve", dir: "/fixtures/archives", port: NAIVE_SERVE_PORT }] : [];
+      return hostilePlan([...serve, ...hostileInstall(ctx, c, cell, url)]);
     }
-    case "hostile-group": {
-      const group = groupNamed(c.group!);
-      return {
-        cell,
-        image,
-        files: [...hostileFiles(group), ...launchFiles(ctx, group.settings)],
-        steps: [
-          { op: "boot" },
-          ...previousInstalled(ctx, cell),
-          ...stopAndStart(ctx, cell),
-        ],
-      };
-    }
+    case "hostile-group":
+      return hostilePlan(stopAndStart(ctx, cell));
     case "generic":
       return { cell, image, files: [], steps: [{ op: "boot" }, ...genericCalls()] };
   }
