@@ -60,8 +60,11 @@ export interface StartedCellContainer extends AsyncDisposable {
    * memory, never extracted and with no process started in the container.
    */
   readTree(path: string, options?: TreeOptions): Promise<TreeEntry[]>;
-  /** Whether anything exists at `path`, through the archive endpoint's stat (no process). */
-  exists(path: string): Promise<boolean>;
+  /**
+   * Whether anything exists at `path`, through the archive endpoint's stat (no process). A symbolic
+   * link there counts as is; with `followSymlinks`, only when it leads somewhere (`test -e`).
+   */
+  exists(path: string, options?: ReadOptions): Promise<boolean>;
   /**
    * What `lstat` says of `path` (the last component not followed), through the archive endpoint's
    * stat; undefined when nothing is there. No process starts in the container.

@@ -151,6 +151,7 @@ class StartedTestcontainersCell implements StartedCellContainer {
     const parent = root === "/" ? "" : root.slice(0, root.lastIndexOf("/"));
     const entries: TreeEntry[] = [];
     const hashed: Array<Promise<void>> = [];
+    const links: Array<{ record: TreeEntry; to: string }> = [];
     const parser = new TarParser({
       onReadEntry: (entry) => {
         const name = String(entry.path).replace(/\/+$/, "");
@@ -164,6 +165,9 @@ class StartedTestcontainersCell implements StartedCellContainer {
           target: entry.linkpath ?? "",
         };
         entries.push(record);
+        // A hard link carries no bytes in the tar: its file is an earlier entry's (the link names it),
+        // and find would give that file's size.
+        if (entry.type === "Link") links.push({ record, to: `${parent}/${String(entry.linkpath).replace(/\/+$/, "")}` });
         if (options.hash && file) {
           const hash = createHash("sha256");
           hashed.push(
@@ -183,6 +187,11 @@ class StartedTestcontainersCell implements StartedCellContainer {
       for await (const chunk of stream) parser.write(Buffer.from(chunk as Buffer));
       parser.end();
       await Promise.all(hashed);
+      for (const { record, to } of links) {
+        const linked = entries.find((e) => e.path === to);
+        record.size = linked?.size ?? 0;
+        if (options.hash) record.sha256 = linked?.sha256;
+      }
     } catch (cause) {
       const missing = (cause as { statusCode?: number } | null)?.statusCode === 404;
       throw containerFailure(missing ? "container_file_missing" : "container_copy_failed", this.cell, this.id, `read the tree ${root}`, cause);
@@ -190,8 +199,10 @@ class StartedTestcontainersCell implements StartedCellContainer {
     return entries;
   }
 
-  async exists(path: string): Promise<boolean> {
-    return (await this.stat(path)) !== undefined;
+  async exists(path: string, options: ReadOptions = {}): Promise<boolean> {
+    const st = await this.stat(path);
+    // The engine resolved the link's whole chain inside the container's root.
+    return st?.type === "l" && options.followSymlinks ? (await this.stat(st.linkTarget)) !== undefined : st !== undefined;
   }
 
   async stat(path: string): Promise<PathStat | undefined> {

@@ -1,4 +1,4 @@
-import type { StartedCellContainer } from "../../src/containers/cell-container.ts";
+import type { PathStat, StartedCellContainer } from "../../src/containers/cell-container.ts";
 
 /** The witness file sample extensions append to (INTERFACE.md); it changes by design. */
 export const WITNESS_FILE = "/tmp/distcheck-witness.jsonl";
@@ -13,14 +13,14 @@ export async function prepareHarnessDir(container: StartedCellContainer): Promis
   await container.putFiles([{ target: `${HARNESS_DIR}/growth-watch.py`, content: WATCHER }]);
 }
 
-/** One path as `find` saw it. */
+/** One path as `find` would print it (read through the Engine API). */
 export interface PathRecord {
   /** `f` file, `d` directory, `l` symlink, `p` fifo, `c`/`b` devices, `s` socket. */
   type: string;
   size: number;
   /** Permission bits in octal, setuid/setgid/sticky included (e.g. "4755"). */
   mode: string;
-  /** Modification time, seconds with the fraction `find` prints. */
+  /** Modification time; compared only with another snapshot taken the same way. */
   mtime: string;
   /** Symlink target, empty otherwise. */
   target: string;
@@ -30,9 +30,9 @@ export interface PathRecord {
 export type FilesystemSnapshot = Map<string, PathRecord>;
 
 export interface SnapshotOptions {
-  /** Where to start. @default "/" */
-  root?: string;
-  /** Absolute paths left out with everything below them. /proc, /sys and /dev always are (for "/"). */
+  /** The folder to read (a data directory); the whole filesystem is `snapshotLayer`'s. */
+  root: string;
+  /** Absolute paths left out with everything below them. */
   exclude?: string[];
 }
 
@@ -54,42 +54,79 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/**
- * Lists every path under `root` with type, size, mode, mtime (and symlink target) in one exec of
- * GNU find, staying on the root's filesystem (-xdev). Names are NUL-separated so a hostile file
- * name (newline, backslash) cannot forge a record.
- */
-export async function snapshotFilesystem(container: StartedCellContainer, options: SnapshotOptions = {}): Promise<FilesystemSnapshot> {
-  const root = options.root ?? "/";
-  const exclude = [...(root === "/" ? ["/proc", "/sys", "/dev"] : []), WITNESS_FILE, HARNESS_DIR, ...(options.exclude ?? [])];
-  // A folder (a data directory) is read through the Engine API's archive endpoint: no process starts
-  // in the container. The whole filesystem stays one `find`: its tar would carry every file's bytes.
-  if (root !== "/") return snapshotTree(container, root, exclude);
-  const prune = exclude.flatMap((p) => ["-path", p, "-prune", "-o"]);
-  // %y type, %s size, %m mode (octal), %T@ mtime, %l link target, %p path; fields end with NUL.
-  // find runs without a shell: under emulation every process start costs.
-  const r = await container.exec(["find", root, "-xdev", ...prune, "-printf", "%y\\0%s\\0%m\\0%T@\\0%l\\0%p\\0"]);
-  if (r.exitCode !== 0 && r.stdout.length === 0) throw new Error(`find over ${root} failed in ${container.cell.id}: ${r.stderr.trim()}`);
-  const fields = r.stdout.split("\0");
-  const snapshot: FilesystemSnapshot = new Map();
-  for (let i = 0; i + 5 < fields.length; i += 6) {
-    const [type, size, mode, mtime, target, p] = fields.slice(i, i + 6) as [string, string, string, string, string, string];
-    snapshot.set(p, { type, size: Number(size), mode, mtime, target });
-  }
-  if (!snapshot.has(root.replace(/\/+$/, "") || "/")) throw new Error(`find over ${root} in ${container.cell.id} did not list the root itself (does it exist?)`);
-  return snapshot;
-}
+const excludedBy = (exclude: string[]) => (p: string): boolean => exclude.some((x) => p === x || p.startsWith(`${x}/`));
 
-async function snapshotTree(container: StartedCellContainer, root: string, exclude: string[]): Promise<FilesystemSnapshot> {
-  const base = root.replace(/\/+$/, "");
-  const excluded = (p: string): boolean => exclude.some((x) => p === x || p.startsWith(`${x}/`));
+/**
+ * Every path under a folder (a data directory) with type, size, mode, mtime and symlink target, from
+ * the archive endpoint's tar read in memory: no process starts in the container.
+ */
+export async function snapshotFilesystem(container: StartedCellContainer, options: SnapshotOptions): Promise<FilesystemSnapshot> {
+  const base = options.root.replace(/\/+$/, "");
+  const excluded = excludedBy([WITNESS_FILE, HARNESS_DIR, ...(options.exclude ?? [])]);
   const snapshot: FilesystemSnapshot = new Map();
   for (const e of await container.readTree(base)) {
     if (excluded(e.path)) continue;
     snapshot.set(e.path, { type: e.type, size: e.size, mode: e.mode, mtime: e.mtime, target: e.target });
   }
-  if (!snapshot.has(base)) throw new Error(`the tree of ${root} in ${container.cell.id} did not list the root itself (does it exist?)`);
+  if (!snapshot.has(base)) throw new Error(`the tree of ${options.root} in ${container.cell.id} did not list the root itself (does it exist?)`);
   return snapshot;
+}
+
+/**
+ * The whole filesystem of a container as far as it differs from its image: each path the Engine
+ * API's changes endpoint names (added, changed or deleted against the image), with its stat, plus the
+ * files the engine bind-mounts (the changes endpoint leaves those out). Any path outside it is as
+ * the image holds it: `diffLayerSince` reads those from the image when they matter.
+ */
+export interface LayerSnapshot {
+  /** Path → its record, or null for a path of the image the container deleted. */
+  records: Map<string, PathRecord | null>;
+  exclude: string[];
+}
+
+/** Files the engine mounts into every container; find saw them, the changes endpoint does not name them. */
+const ENGINE_MOUNTED = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"];
+
+const recordOf = (st: PathStat): PathRecord => ({ type: st.type, size: st.size, mode: st.mode, mtime: st.mtime, target: st.type === "l" ? st.linkTarget : "" });
+
+/**
+ * A snapshot of the whole filesystem through the Engine API (changes endpoint, then one archive stat
+ * per changed path), leaving out /proc, /sys, /dev (find's -xdev did), the witness file, the
+ * harness's folder and `exclude`. No process starts in the container.
+ */
+export async function snapshotLayer(container: StartedCellContainer, options: { exclude?: string[] } = {}): Promise<LayerSnapshot> {
+  const exclude = ["/proc", "/sys", "/dev", WITNESS_FILE, HARNESS_DIR, ...(options.exclude ?? [])];
+  const excluded = excludedBy(exclude);
+  const changes = (await container.changes()).filter((c) => !excluded(c.path));
+  const records = new Map<string, PathRecord | null>();
+  const toStat = [...new Set([...changes.filter((c) => c.kind !== "deleted").map((c) => c.path), ...ENGINE_MOUNTED])];
+  for (const c of changes) if (c.kind === "deleted") records.set(c.path, null);
+  for (let i = 0; i < toStat.length; i += 32) {
+    const batch = toStat.slice(i, i + 32);
+    const stats = await Promise.all(batch.map((p) => container.stat(p)));
+    // Gone between the two calls: deleted.
+    batch.forEach((p, j) => records.set(p, stats[j] ? recordOf(stats[j]!) : null));
+  }
+  return { records, exclude };
+}
+
+/**
+ * What changed in the whole filesystem since `before` (both taken with `snapshotLayer`), as a diff of
+ * what find would have listed at both moments: a path in only one of the two layers was, at the
+ * other moment, as the image holds it (read from the image, through a sibling container that never
+ * starts).
+ */
+export async function diffLayerSince(container: StartedCellContainer, before: LayerSnapshot): Promise<SnapshotDiff> {
+  const after = await snapshotLayer(container, { exclude: before.exclude.filter((x) => !["/proc", "/sys", "/dev", WITNESS_FILE, HARNESS_DIR].includes(x)) });
+  const onlyOne = [...new Set([...after.records.keys(), ...before.records.keys()])].filter((p) => before.records.has(p) !== after.records.has(p));
+  const image = await container.imageStats(onlyOne);
+  const full = (layer: LayerSnapshot): FilesystemSnapshot => {
+    const snapshot: FilesystemSnapshot = new Map();
+    for (const p of onlyOne) if (!layer.records.has(p) && image.get(p)) snapshot.set(p, recordOf(image.get(p)!));
+    for (const [p, r] of layer.records) if (r) snapshot.set(p, r);
+    return snapshot;
+  };
+  return diffSnapshots(full(before), full(after));
 }
 
 /** What differs between two snapshots, paths sorted. */
@@ -144,11 +181,19 @@ export function unexpectedDataDirChanges(diff: SnapshotDiff, dataDir: string): s
   ];
 }
 
-/** sha256 of every regular file under a folder, one `sha256sum` line each, sorted by path. */
+/**
+ * sha256 of every regular file under a folder, one `sha256sum` line each (`<hash>  ./<path>`), sorted
+ * by path: hashed as the archive endpoint's tar streams by, no process in the container.
+ */
 export async function hashTree(container: StartedCellContainer, dir: string): Promise<string> {
-  const r = await container.exec(["sh", "-c", `cd ${shellQuote(dir)} && find . -type f -print0 | sort -z | xargs -0 -r sha256sum`]);
-  if (r.exitCode !== 0) throw new Error(`hashing ${dir} in ${container.cell.id} failed: ${r.stderr.trim()}`);
-  return r.stdout;
+  const base = dir.replace(/\/+$/, "");
+  const files = (await container.readTree(base, { hash: true }))
+    .filter((e) => e.type === "f")
+    .map((e) => ({ rel: Buffer.from(`.${e.path.slice(base.length)}`, "utf8"), sha256: e.sha256 }))
+    .sort((a, b) => Buffer.compare(a.rel, b.rel));
+  const unhashed = files.filter((f) => f.sha256 === undefined);
+  if (unhashed.length > 0) throw new Error(`hashing ${dir} in ${container.cell.id} failed: no bytes for ${unhashed.map((f) => f.rel.toString()).join(", ")}`);
+  return files.map((f) => `${f.sha256}  ${f.rel.toString("utf8")}\n`).join("");
 }
 
 /** A short human listing of a diff for assertion messages (at most `limit` lines). */
@@ -221,13 +266,28 @@ export async function watchGrowth(container: StartedCellContainer, root: string)
   const script = `${HARNESS_DIR}/growth-watch.py`;
   const stopFile = `${HARNESS_DIR}/growth-${id}.stop`;
   const out = `${HARNESS_DIR}/growth-${id}.json`;
-  const start = await container.exec(["sh", "-c", `nohup python3 ${script} ${shellQuote(root)} ${stopFile} ${out} >/dev/null 2>&1 & i=0; while [ ! -e ${out}.ready ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done; [ -e ${out}.ready ]`]);
+  // The one process this starts: the sampler. Its readiness, the stop and the report go through the
+  // Engine API (archive stat, put and read), never through a shell waiting in the container.
+  const start = await container.exec(["sh", "-c", `nohup python3 ${script} ${shellQuote(root)} ${stopFile} ${out} >/dev/null 2>&1 &`]);
   if (start.exitCode !== 0) throw new Error(`The growth watch did not start in ${container.cell.id}: ${start.stderr}`);
+  if (!(await pollFor(() => container.exists(`${out}.ready`), 20_000))) throw new Error(`The growth watch in ${container.cell.id} did not start sampling within 20 s`);
   return {
     async stop(): Promise<GrowthReport> {
-      const r = await container.exec(["sh", "-c", `touch ${stopFile}; i=0; while [ ! -e ${out} ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; cat ${out}`]);
-      if (r.exitCode !== 0 || !r.stdout.trim()) throw new Error(`The growth watch in ${container.cell.id} wrote no report: ${r.stderr}`);
-      return JSON.parse(r.stdout) as GrowthReport;
+      await container.putFiles([{ target: stopFile, content: "" }]);
+      const report = await pollFor(() => container.readFileIfExists(out), 30_000);
+      if (!report?.toString("utf8").trim()) throw new Error(`The growth watch in ${container.cell.id} wrote no report within 30 s`);
+      return JSON.parse(report.toString("utf8")) as GrowthReport;
     },
   };
+}
+
+/** Asks `probe` every 10 ms until it answers something truthy, at most `timeoutMs`; undefined after that. */
+async function pollFor<T>(probe: () => Promise<T>, timeoutMs: number): Promise<T | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (performance.now() >= deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
