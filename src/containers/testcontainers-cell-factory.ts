@@ -336,7 +336,7 @@ export class TestcontainersCellFactory implements CellContainerFactory {
     // handler; without one docker-init's exec fails and the container stops), and its programs are
     // built for the cell's machine (the ELF header of the `uname` that `uname -m` would run).
     const docker = engineClient().getContainer(started.getId());
-    const first = await awaitFirstProcess({
+    let first: Awaited<ReturnType<typeof awaitFirstProcess>> | Error = await awaitFirstProcess({
       running: async () => ((await docker.inspect()) as { State: { Running: boolean } }).State.Running,
       commands: async () => ((await docker.top()) as { Processes: string[][] }).Processes.map((row) => row.at(-1) ?? ""),
     }).catch((cause: unknown) => cause as Error);
@@ -345,6 +345,8 @@ export class TestcontainersCellFactory implements CellContainerFactory {
     if (first === "running") {
       const elf = await new StartedTestcontainersCell(cell, started, "", undefined).readFile("/usr/bin/uname").catch((cause: unknown) => ((unreadable = cause), undefined));
       machine = elf ? (elfMachine(elf) ?? "not an ELF program") : "";
+      // A command that ended already leaves nothing to exec into, as the exec of `uname -m` found before.
+      if (!((await docker.inspect().catch(() => undefined)) as { State?: { Running?: boolean } } | undefined)?.State?.Running) first = "exited";
     }
     if (first !== "running" || machine !== cell.platform.info.uname) {
       const log = await firstProcessLog(started.getId());

@@ -5,12 +5,18 @@ export const WITNESS_FILE = "/tmp/distcheck-witness.jsonl";
 /** A folder the harness itself writes into inside a container; snapshots leave it out. */
 export const HARNESS_DIR = "/var/tmp/distcheck-harness";
 
+/** Where the growth sampler takes its windows. */
+const GROWTH_REQUESTS = `${HARNESS_DIR}/growth-requests`;
+
 /**
  * Creates HARNESS_DIR (and the growth watcher in it) before a first snapshot, so the harness's own
  * files never show up as a change of the folder that holds it.
  */
 export async function prepareHarnessDir(container: StartedCellContainer): Promise<void> {
-  await container.putFiles([{ target: `${HARNESS_DIR}/growth-watch.py`, content: WATCHER }]);
+  await container.putFiles([
+    { target: `${HARNESS_DIR}/growth-watch.py`, content: WATCHER },
+    { target: `${GROWTH_REQUESTS}/.keep`, content: "" },
+  ]);
 }
 
 /** One path as `find` would print it (read through the Engine API). */
@@ -48,10 +54,6 @@ export interface SnapshotDiff {
   added: Array<{ path: string; after: PathRecord }>;
   removed: Array<{ path: string; before: PathRecord }>;
   changed: SnapshotChange[];
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 const excludedBy = (exclude: string[]) => (p: string): boolean => exclude.some((x) => p === x || p.startsWith(`${x}/`));
@@ -218,62 +220,95 @@ export interface GrowthReport {
   baselineBytes: number;
 }
 
-// Walks the root in a tight loop (1 ms pauses) and keeps the peak; stops when the stop file appears.
+// One sampler per container, started with the first watch. Each watch is a window: `<id>.start` in
+// its requests folder (holding the root) opens it; the sampler writes `<id>.json.ready`, then walks
+// the root in a tight loop (1 ms pauses) keeping the peak until `<id>.stop` appears, and writes the
+// report. Windows that overlap are sampled in turn, as separate samplers would compete for the CPU.
+// With no window open it looks for one every 50 ms.
 const WATCHER = String.raw`
 import json, os, sys, time
-root, stop, out = sys.argv[1], sys.argv[2], sys.argv[3]
-peak = peak_file = samples = 0
-peak_name = ""
-baseline = None
-def total():
-    global peak_file, peak_name
+requests, reports = sys.argv[1], sys.argv[2]
+windows = {}
+def total(w):
     size = 0
-    for base, dirs, files in os.walk(root):
+    for base, dirs, files in os.walk(w["root"]):
         for name in files:
             try:
                 st = os.lstat(os.path.join(base, name))
             except OSError:
                 continue
             size += st.st_size
-            if st.st_size > peak_file:
-                peak_file, peak_name = st.st_size, os.path.join(base, name)
+            if st.st_size > w["peak_file"]:
+                w["peak_file"], w["peak_name"] = st.st_size, os.path.join(base, name)
     return size
-open(out + ".ready", "w").close()
+open(os.path.join(reports, "growth-sampler.ready"), "w").close()
 while True:
-    last = os.path.exists(stop)
-    value = total()
-    samples += 1
-    if baseline is None:
-        baseline = value
-    peak = max(peak, value)
-    if last:
-        break
+    for name in os.listdir(requests):
+        if name.endswith(".start") and name[:-6] not in windows:
+            wid = name[:-6]
+            with open(os.path.join(requests, name)) as handle:
+                root = handle.read()
+            # The engine writes the request in place: only its closing newline says it is whole.
+            if not root.endswith("\n"):
+                continue
+            root = root[:-1]
+            w = windows[wid] = {"root": root, "stop": os.path.join(requests, wid + ".stop"), "out": os.path.join(reports, wid + ".json"), "peak": 0, "peak_file": 0, "peak_name": "", "samples": 0, "baseline": None}
+            open(w["out"] + ".ready", "w").close()
+    if not windows:
+        time.sleep(0.05)
+        continue
+    for wid, w in list(windows.items()):
+        last = os.path.exists(w["stop"])
+        value = total(w)
+        w["samples"] += 1
+        if w["baseline"] is None:
+            w["baseline"] = value
+        w["peak"] = max(w["peak"], value)
+        if last:
+            # Written aside and renamed: the reader waits for the name, and must never see a half-written file.
+            with open(w["out"] + ".tmp", "w") as handle:
+                json.dump({"peakBytes": w["peak"], "peakFileBytes": w["peak_file"], "peakFile": w["peak_name"], "samples": w["samples"], "baselineBytes": w["baseline"]}, handle)
+            os.rename(w["out"] + ".tmp", w["out"])
+            for done in (os.path.join(requests, wid + ".start"), w["stop"]):
+                os.remove(done)
+            del windows[wid]
     time.sleep(0.001)
-# Written aside and renamed: the reader waits for the name, and must never see a half-written file.
-with open(out + ".tmp", "w") as handle:
-    json.dump({"peakBytes": peak, "peakFileBytes": peak_file, "peakFile": peak_name, "samples": samples, "baselineBytes": baseline}, handle)
-os.rename(out + ".tmp", out)
 `;
 
+/** Whether each container's sampler runs (one per container). */
+const samplers = new Map<string, Promise<void>>();
+
+/** Starts the container's sampler once (the one process the growth watches start) and waits until it looks for windows. */
+function growthSampler(container: StartedCellContainer): Promise<void> {
+  let started = samplers.get(container.id);
+  if (!started) {
+    started = (async () => {
+      const start = await container.exec(["sh", "-c", `nohup python3 ${HARNESS_DIR}/growth-watch.py ${GROWTH_REQUESTS} ${HARNESS_DIR} >/dev/null 2>&1 &`]);
+      if (start.exitCode !== 0) throw new Error(`The growth sampler did not start in ${container.cell.id}: ${start.stderr}`);
+      if (!(await pollFor(() => container.exists(`${HARNESS_DIR}/growth-sampler.ready`), 20_000))) throw new Error(`The growth sampler in ${container.cell.id} did not start within 20 s`);
+    })();
+    samplers.set(container.id, started);
+    started.catch(() => samplers.delete(container.id));
+  }
+  return started;
+}
+
 /**
- * Watches how large a directory tree grows while something runs: a sampler in the container
- * (its own files live in HARNESS_DIR, which snapshots leave out) sums file sizes every
- * millisecond until `stop()`. Sampling can miss a short spike; pair it with a hard bound where
- * one exists.
+ * Watches how large a directory tree grows while something runs: the container's sampler (its files
+ * live in HARNESS_DIR, which snapshots leave out) sums file sizes every millisecond from the start of
+ * the watch until `stop()`. Sampling can miss a short spike; pair it with a hard bound where one
+ * exists. Opening, stopping and reading a watch go through the Engine API (archive put, stat and
+ * read); only the sampler's start, once per container, is a process.
  */
 export async function watchGrowth(container: StartedCellContainer, root: string): Promise<{ stop(): Promise<GrowthReport> }> {
-  const id = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  const script = `${HARNESS_DIR}/growth-watch.py`;
-  const stopFile = `${HARNESS_DIR}/growth-${id}.stop`;
-  const out = `${HARNESS_DIR}/growth-${id}.json`;
-  // The one process this starts: the sampler. Its readiness, the stop and the report go through the
-  // Engine API (archive stat, put and read), never through a shell waiting in the container.
-  const start = await container.exec(["sh", "-c", `nohup python3 ${script} ${shellQuote(root)} ${stopFile} ${out} >/dev/null 2>&1 &`]);
-  if (start.exitCode !== 0) throw new Error(`The growth watch did not start in ${container.cell.id}: ${start.stderr}`);
+  await growthSampler(container);
+  const id = `growth-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const out = `${HARNESS_DIR}/${id}.json`;
+  await container.putFiles([{ target: `${GROWTH_REQUESTS}/${id}.start`, content: `${root}\n` }]);
   if (!(await pollFor(() => container.exists(`${out}.ready`), 20_000))) throw new Error(`The growth watch in ${container.cell.id} did not start sampling within 20 s`);
   return {
     async stop(): Promise<GrowthReport> {
-      await container.putFiles([{ target: stopFile, content: "" }]);
+      await container.putFiles([{ target: `${GROWTH_REQUESTS}/${id}.stop`, content: "" }]);
       const report = await pollFor(() => container.readFileIfExists(out), 30_000);
       if (!report?.toString("utf8").trim()) throw new Error(`The growth watch in ${container.cell.id} wrote no report within 30 s`);
       return JSON.parse(report.toString("utf8")) as GrowthReport;
