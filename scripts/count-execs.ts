@@ -27,7 +27,7 @@ interface ExecEvent {
 
 /** Acting: the test changes the container's state or starts the host; everything else only looks. */
 const ACTING: Array<[RegExp, string]> = [
-  [/^python3 -m pip (install|uninstall)\b/, "pip"],
+  [/^python3 -m pip (--\S+ )*(install|uninstall)\b/, "pip"],
   [/^\/bin\/sh -c echo \$\$ > /, "host start"],
   [/^(\/bin\/)?sh -c kill\b|^kill -(?!0\b)/, "signal"],
   [/^rm\b/, "reset"],
@@ -49,7 +49,9 @@ export function classify(command: string): { kind: "acting" | "observation" | "m
 export function commandKey(command: string): string {
   const words = command.trim().split(/\s+/);
   if ((words[0] === "sh" || words[0] === "/bin/sh") && words[1] === "-c") return `sh -c ${words[2] ?? ""}`;
-  if (words[0] === "python3" && (words[1] === "-m" || words[1] === "-c")) return `python3 ${words[1]} ${words[1] === "-m" ? words[2] : (words[2] ?? "").slice(0, 24)}`;
+  if (words[0] === "python3" && words[1] === "-m") return `python3 -m ${words[2] ?? ""}`;
+  // A script: its first words tell which probe it is.
+  if (words[0] === "python3" && words[1] === "-c") return `python3 -c ${words.slice(2).join(" ").slice(0, 44)}`;
   return words[0] ?? "";
 }
 

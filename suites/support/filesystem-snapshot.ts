@@ -229,6 +229,7 @@ const WATCHER = String.raw`
 import json, os, sys, time
 requests, reports = sys.argv[1], sys.argv[2]
 windows = {}
+finished = set()
 def total(w):
     size = 0
     for base, dirs, files in os.walk(w["root"]):
@@ -244,7 +245,7 @@ def total(w):
 open(os.path.join(reports, "growth-sampler.ready"), "w").close()
 while True:
     for name in os.listdir(requests):
-        if name.endswith(".start") and name[:-6] not in windows:
+        if name.endswith(".start") and name[:-6] not in windows and name[:-6] not in finished:
             wid = name[:-6]
             with open(os.path.join(requests, name)) as handle:
                 root = handle.read()
@@ -269,8 +270,8 @@ while True:
             with open(w["out"] + ".tmp", "w") as handle:
                 json.dump({"peakBytes": w["peak"], "peakFileBytes": w["peak_file"], "peakFile": w["peak_name"], "samples": w["samples"], "baselineBytes": w["baseline"]}, handle)
             os.rename(w["out"] + ".tmp", w["out"])
-            for done in (os.path.join(requests, wid + ".start"), w["stop"]):
-                os.remove(done)
+            # Its request files stay: the engine may still be setting the stop file's owner and mode.
+            finished.add(wid)
             del windows[wid]
     time.sleep(0.001)
 `;
