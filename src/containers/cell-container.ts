@@ -87,6 +87,13 @@ export interface StartedCellContainer extends AsyncDisposable {
    */
   imageStats(paths: readonly string[]): Promise<Map<string, PathStat | undefined>>;
   /**
+   * Every folder of the container's image, read once per image (the image's archive streamed through
+   * a never-started sibling container, bodies skipped): the changes endpoint leaves out a folder whose
+   * only change is its mtime (an entry made and removed again), so a whole-filesystem snapshot stats
+   * these itself.
+   */
+  imageDirectories(): Promise<string[]>;
+  /**
    * The processes running in the container, through the Engine API's top endpoint (ps runs on the
    * engine's machine, natively). Pids are the engine machine's, not the container's own namespace:
    * match processes by command line, never by a pid the host under test reports.

@@ -108,7 +108,12 @@ describe.each(cells)("Engine API observation on $platform.id", (cell) => {
 
   it("processes() lists what ps in the container lists, with its state", async () => {
     await sh(c, "sleep 300 >/dev/null 2>&1 & true");
-    const listed = await c.processes();
+    // Under qemu the sleep is still running its start-up for a moment (R); then it sleeps (S).
+    let listed = await c.processes();
+    for (let i = 0; i < 100 && listed.find((p) => /\bsleep 300$/.test(p.command))?.state !== "S"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      listed = await c.processes();
+    }
     expect(listed.filter((p) => /\bsleep 300$/.test(p.command)).map((p) => p.state)).toEqual(["S"]);
     expect(listed.some((p) => /docker-init/.test(p.command))).toBe(true);
   });
@@ -120,11 +125,15 @@ describe.each(cells)("Engine API observation on $platform.id", (cell) => {
     // Acting: an added file, an image file rewritten, one only touched, one chmod-ed, one deleted, a
     // file added and removed again (its folder's mtime moves), a new folder, the seed changed.
     await new Promise((r) => setTimeout(r, 1100));
-    await sh(c, "printf 'new\\n' > /etc/distcheck-new && printf '# x\\n' >> /etc/debian_version && touch /etc/issue && chmod 600 /etc/issue.net && rm /etc/motd && touch /usr/local/tmpfile && rm /usr/local/tmpfile && mkdir -p /opt/distcheck/deep && printf 'changed\\n' > /etc/distcheck-seed && rm /tmp/kept");
+    await sh(c, "printf 'new\\n' > /etc/distcheck-new && printf '# x\\n' >> /etc/debian_version && touch /etc/issue && chmod 600 /etc/issue.net && rm /etc/motd && touch /usr/local/tmpfile && rm /usr/local/tmpfile && mkdir -p /opt/distcheck/deep && printf 'changed\\n' > /etc/distcheck-seed && rm /tmp/kept && rm -r /etc/skel");
     const ours = await diffLayerSince(c, before);
     const oracle = diffSnapshots(findBefore, await findSnapshot(c));
-    expect(summary(ours)).toEqual(summary(oracle));
-    expect(summary(ours), "the scenario changes something").toEqual(expect.arrayContaining(["+ /etc/distcheck-new", "- /etc/motd", "- /tmp/kept", "+ /opt/distcheck", "~ /etc/issue.net mode"]));
+    // One difference, in what is listed and never in whether anything is: of a folder of the image
+    // removed whole, the engine names the folder alone, find each path that was in it.
+    const inRemovedFolder = (p: string): boolean => oracle.removed.some((r) => r.before.type === "d" && p.startsWith(`${r.path}/`));
+    expect(summary(ours)).toEqual(summary({ ...oracle, removed: oracle.removed.filter((r) => !inRemovedFolder(r.path)) }));
+    expect(oracle.removed.filter((r) => inRemovedFolder(r.path)).length, "find listed what /etc/skel held").toBeGreaterThan(0);
+    expect(summary(ours), "the scenario changes something").toEqual(expect.arrayContaining(["+ /etc/distcheck-new", "- /etc/motd", "- /tmp/kept", "+ /opt/distcheck", "~ /etc/issue.net mode", "- /etc/skel", "~ /usr/local "]));
     expect(await c.imageStats(["/etc/motd", "/nope"])).toEqual(new Map([["/etc/motd", expect.objectContaining({ type: "f" })], ["/nope", undefined]]));
   }, 120_000);
 });

@@ -248,6 +248,39 @@ class StartedTestcontainersCell implements StartedCellContainer {
     return found;
   }
 
+  async imageDirectories(): Promise<string[]> {
+    const docker = engineClient();
+    const fail = (what: string) => (cause: unknown) => containerFailure("container_image_stat_failed", this.cell, this.id, what, cause);
+    const image = ((await docker.getContainer(this.id).inspect().catch((cause: unknown) => Promise.reject(fail("inspect it")(cause)))) as { Image: string }).Image;
+    let listed = IMAGE_DIRECTORIES.get(image);
+    if (!listed) {
+      listed = (async () => {
+        const sibling = await docker
+          .createContainer({ Image: image, Cmd: ["true"], Labels: { ...runLabels(), "dev.distcheck.cell": this.cell.id, "dev.distcheck.role": "image-stat" }, HostConfig: { NetworkMode: "none" } })
+          .catch((cause: unknown) => Promise.reject(fail(`create a sibling of its image ${image.slice(0, 19)} to list its folders`)(cause)));
+        try {
+          const directories: string[] = [];
+          const parser = new TarParser({
+            onReadEntry: (entry) => {
+              if (entry.type === "Directory") directories.push(`/${String(entry.path).replace(/^\/+|\/+$/g, "")}`);
+              entry.resume();
+            },
+          });
+          const stream = (await sibling.getArchive({ path: "/" }).catch((cause: unknown) => Promise.reject(fail(`read the folders of its image ${image.slice(0, 19)}`)(cause)))) as NodeJS.ReadableStream;
+          for await (const chunk of stream) parser.write(Buffer.from(chunk as Buffer));
+          parser.end();
+          // The archive of "/" names its entries relative to the root ("./etc" or "etc").
+          return [...new Set(directories.map((d) => (d === "/." ? "/" : d.replace(/^\/\.\//, "/"))))];
+        } finally {
+          await sibling.remove({ force: true }).catch(() => undefined);
+        }
+      })();
+      IMAGE_DIRECTORIES.set(image, listed);
+      listed.catch(() => IMAGE_DIRECTORIES.delete(image));
+    }
+    return listed;
+  }
+
   async processes(): Promise<ContainerProcess[]> {
     try {
       // ww: the whole command line, never cut to a terminal's width.
@@ -274,6 +307,9 @@ class StartedTestcontainersCell implements StartedCellContainer {
     await this.stop();
   }
 }
+
+/** The folders of each image this process listed, by image id (an image never changes under its id). */
+const IMAGE_DIRECTORIES = new Map<string, Promise<string[]>>();
 
 /** `lstat` of a path in a container (running or only created) through the archive endpoint's HEAD; undefined on 404. */
 async function statIn(container: Docker.Container, path: string, fail: (cause: unknown) => DistcheckError): Promise<PathStat | undefined> {

@@ -75,10 +75,11 @@ export async function snapshotFilesystem(container: StartedCellContainer, option
 }
 
 /**
- * The whole filesystem of a container as far as it differs from its image: each path the Engine
- * API's changes endpoint names (added, changed or deleted against the image), with its stat, plus the
- * files the engine bind-mounts (the changes endpoint leaves those out). Any path outside it is as
- * the image holds it: `diffLayerSince` reads those from the image when they matter.
+ * The whole filesystem of a container as far as it can differ from its image: each path the Engine
+ * API's changes endpoint names (added, changed or deleted against the image), every folder of the
+ * image, and the files the engine bind-mounts (the changes endpoint leaves those out), each with its
+ * stat. Any other path is as the image holds it: `diffLayerSince` reads those from the image when
+ * they matter.
  */
 export interface LayerSnapshot {
   /** Path → its record, or null for a path of the image the container deleted. */
@@ -99,12 +100,16 @@ const recordOf = (st: PathStat): PathRecord => ({ type: st.type, size: st.size, 
 export async function snapshotLayer(container: StartedCellContainer, options: { exclude?: string[] } = {}): Promise<LayerSnapshot> {
   const exclude = ["/proc", "/sys", "/dev", WITNESS_FILE, HARNESS_DIR, ...(options.exclude ?? [])];
   const excluded = excludedBy(exclude);
-  const changes = (await container.changes()).filter((c) => !excluded(c.path));
+  const [all, directories] = await Promise.all([container.changes(), container.imageDirectories()]);
+  const changes = all.filter((c) => !excluded(c.path));
   const records = new Map<string, PathRecord | null>();
-  const toStat = [...new Set([...changes.filter((c) => c.kind !== "deleted").map((c) => c.path), ...ENGINE_MOUNTED])];
+  // The changes endpoint leaves out a folder whose only change is its mtime (an entry made and
+  // removed again); find saw that, so every folder of the image is stat-ed as well.
+  const deleted = new Set(changes.filter((c) => c.kind === "deleted").map((c) => c.path));
+  const toStat = [...new Set([...changes.filter((c) => c.kind !== "deleted").map((c) => c.path), ...ENGINE_MOUNTED, ...directories.filter((d) => !excluded(d) && !deleted.has(d))])];
   for (const c of changes) if (c.kind === "deleted") records.set(c.path, null);
-  for (let i = 0; i < toStat.length; i += 32) {
-    const batch = toStat.slice(i, i + 32);
+  for (let i = 0; i < toStat.length; i += 64) {
+    const batch = toStat.slice(i, i + 64);
     const stats = await Promise.all(batch.map((p) => container.stat(p)));
     // Gone between the two calls: deleted.
     batch.forEach((p, j) => records.set(p, stats[j] ? recordOf(stats[j]!) : null));
