@@ -50,6 +50,12 @@ export interface StartedCellContainer extends AsyncDisposable {
   /** The container's address on its network (the harness reaches it there); undefined with no network. */
   readonly ipAddress: string | undefined;
   exec(command: string[], options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Starts a process that stays attached: the harness writes its stdin and reads its output for as
+   * long as it runs (a helper that is told what to do, instead of a process per request, and without
+   * putting files: every archive put moves the mtime of the container's `/`). Counted as an exec.
+   */
+  attach(command: string[]): Promise<AttachedProcess>;
   putFiles(files: FileToPut[]): Promise<void>;
   /** A file's bytes through the Engine API's archive endpoint (no process starts in the container). */
   readFile(path: string, options?: ReadOptions): Promise<Buffer>;
@@ -111,6 +117,16 @@ export interface ReadOptions {
 export interface TreeOptions {
   /** Also give each regular file's sha256, hashed as the tar streams by (the bytes are never kept). @default false */
   hash?: boolean;
+}
+
+/** A process in a container with its stdin and output attached to the harness. */
+export interface AttachedProcess {
+  /** Writes to its stdin. */
+  write(text: string): void;
+  /** Called with each chunk of its stdout and stderr, in order (earlier chunks are replayed). */
+  onOutput(listener: (text: string, stream: "stdout" | "stderr") => void): void;
+  /** Resolves with its exit code when it ends (or its container does). */
+  readonly exit: Promise<number>;
 }
 
 /** One process of a container, as the top endpoint's ps lists it. */

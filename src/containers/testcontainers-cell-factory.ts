@@ -8,7 +8,8 @@ import Docker from "dockerode";
 import { Parser as TarParser } from "tar";
 import { dockerOptions, resolveEndpoint } from "../engine/docker-engine.ts";
 import { createHash } from "node:crypto";
-import { EXEC_COUNTS, execKey, type CellContainerFactory, type CellContainerOptions, type ContainerChange, type ContainerProcess, type ExecOptions, type ExecResult, type FileToPut, type PathStat, type ReadOptions, type StartedCellContainer, type StoppedCellContainer, type TreeEntry, type TreeOptions } from "./cell-container.ts";
+import { PassThrough } from "node:stream";
+import { EXEC_COUNTS, execKey, type AttachedProcess, type CellContainerFactory, type CellContainerOptions, type ContainerChange, type ContainerProcess, type ExecOptions, type ExecResult, type FileToPut, type PathStat, type ReadOptions, type StartedCellContainer, type StoppedCellContainer, type TreeEntry, type TreeOptions } from "./cell-container.ts";
 import { awaitFirstProcess, elfMachine, pathStatOf } from "./engine-observation.ts";
 
 /** tar entry types as find's %y letters (a hard link is a regular file to find). */
@@ -109,6 +110,49 @@ class StartedTestcontainersCell implements StartedCellContainer {
       (result.exitCode !== 0 ? platformFailure({ where: `Cell ${this.cell.id}`, what: `\`${command.join(" ")}\` (exit ${result.exitCode})`, platform: this.cell.platform.info, endpoint: ENDPOINT }) : undefined);
     if (unrunnable) throw unrunnable;
     return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, ms: performance.now() - started };
+  }
+
+  async attach(command: string[]): Promise<AttachedProcess> {
+    EXEC_COUNTS.set(execKey(command), (EXEC_COUNTS.get(execKey(command)) ?? 0) + 1);
+    const docker = engineClient();
+    const { exec, stream } = await (async () => {
+      const exec = await docker.getContainer(this.id).exec({ Cmd: command, AttachStdin: true, AttachStdout: true, AttachStderr: true });
+      return { exec, stream: (await exec.start({ hijack: true, stdin: true })) as NodeJS.ReadWriteStream };
+    })().catch(async (cause: unknown) => {
+      const machine = platformFailure({ where: `Cell ${this.cell.id}`, what: `\`${command.join(" ")}\``, platform: this.cell.platform.info, endpoint: ENDPOINT }, await firstProcessLog(this.id));
+      throw machine ?? containerFailure("container_exec_failed", this.cell, this.id, `run \`${command.join(" ")}\``, cause);
+    });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    docker.modem.demuxStream(stream, stdout, stderr);
+    const listeners: Array<(text: string, s: "stdout" | "stderr") => void> = [];
+    const backlog: Array<[string, "stdout" | "stderr"]> = [];
+    let head = "";
+    const emit = (text: string, s: "stdout" | "stderr"): void => {
+      if (head.length < 4096) head += text;
+      if (listeners.length === 0) backlog.push([text, s]);
+      for (const l of listeners) l(text, s);
+    };
+    stdout.on("data", (c: Buffer) => emit(c.toString("utf8"), "stdout"));
+    stderr.on("data", (c: Buffer) => emit(c.toString("utf8"), "stderr"));
+    const exit = new Promise<number>((resolve, reject) => {
+      stream.on("end", () => {
+        const unrunnable = execFormatFailure(head, { where: `Cell ${this.cell.id}`, command, platform: this.cell.platform.info, endpoint: ENDPOINT });
+        if (unrunnable) return reject(unrunnable);
+        exec.inspect().then((info) => resolve(info.ExitCode ?? -1), (cause: unknown) => reject(containerFailure("container_exec_failed", this.cell, this.id, `inspect the exit of \`${command.join(" ")}\``, cause)));
+      });
+      stream.on("error", (cause: unknown) => reject(containerFailure("container_exec_failed", this.cell, this.id, `run \`${command.join(" ")}\``, cause)));
+    });
+    // Nobody may await the exit of a helper that lives as long as its container.
+    exit.catch(() => undefined);
+    return {
+      write: (text) => void stream.write(text),
+      onOutput(listener) {
+        listeners.push(listener);
+        for (const [text, s] of backlog.splice(0)) listener(text, s);
+      },
+      exit,
+    };
   }
 
   async putFiles(files: FileToPut[]): Promise<void> {

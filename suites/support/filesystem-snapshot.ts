@@ -5,18 +5,12 @@ export const WITNESS_FILE = "/tmp/distcheck-witness.jsonl";
 /** A folder the harness itself writes into inside a container; snapshots leave it out. */
 export const HARNESS_DIR = "/var/tmp/distcheck-harness";
 
-/** Where the growth sampler takes its windows. */
-const GROWTH_REQUESTS = `${HARNESS_DIR}/growth-requests`;
-
 /**
  * Creates HARNESS_DIR (and the growth watcher in it) before a first snapshot, so the harness's own
  * files never show up as a change of the folder that holds it.
  */
 export async function prepareHarnessDir(container: StartedCellContainer): Promise<void> {
-  await container.putFiles([
-    { target: `${HARNESS_DIR}/growth-watch.py`, content: WATCHER },
-    { target: `${GROWTH_REQUESTS}/.keep`, content: "" },
-  ]);
+  await container.putFiles([{ target: `${HARNESS_DIR}/growth-watch.py`, content: WATCHER }]);
 }
 
 /** One path as `find` would print it (read through the Engine API). */
@@ -225,16 +219,16 @@ export interface GrowthReport {
   baselineBytes: number;
 }
 
-// One sampler per container, started with the first watch. Each watch is a window: `<id>.start` in
-// its requests folder (holding the root) opens it; the sampler writes `<id>.json.ready`, then walks
-// the root in a tight loop (1 ms pauses) keeping the peak until `<id>.stop` appears, and writes the
-// report. Windows that overlap are sampled in turn, as separate samplers would compete for the CPU.
-// With no window open it looks for one every 50 ms.
+// One sampler per container, started with the first watch and told what to do on its stdin (no
+// file is put: every archive put moves the mtime of the container's `/`, which a whole-filesystem
+// snapshot would see). Each watch is a window: `{"start": id, "root": path}` opens it and the sampler
+// answers `ready` before its first sample, then walks the root in a tight loop (1 ms pauses) keeping
+// the peak until `{"stop": id}` arrives, and answers the report. Windows that overlap are sampled in
+// turn, as separate samplers would compete for the CPU. With no window open it waits on its stdin.
 const WATCHER = String.raw`
-import json, os, sys, time
-requests, reports = sys.argv[1], sys.argv[2]
+import json, os, select, sys, time
 windows = {}
-finished = set()
+pending = b""
 def total(w):
     size = 0
     for base, dirs, files in os.walk(w["root"]):
@@ -247,51 +241,102 @@ def total(w):
             if st.st_size > w["peak_file"]:
                 w["peak_file"], w["peak_name"] = st.st_size, os.path.join(base, name)
     return size
-open(os.path.join(reports, "growth-sampler.ready"), "w").close()
+def emit(record):
+    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stdout.flush()
+def commands(timeout):
+    global pending
+    if not select.select([0], [], [], timeout)[0]:
+        return []
+    chunk = os.read(0, 65536)
+    if not chunk:
+        sys.exit(0)
+    pending += chunk
+    *lines, pending = pending.split(b"\n")
+    return [json.loads(line) for line in lines if line.strip()]
+emit({"event": "listening"})
 while True:
-    for name in os.listdir(requests):
-        if name.endswith(".start") and name[:-6] not in windows and name[:-6] not in finished:
-            wid = name[:-6]
-            with open(os.path.join(requests, name)) as handle:
-                root = handle.read()
-            # The engine writes the request in place: only its closing newline says it is whole.
-            if not root.endswith("\n"):
-                continue
-            root = root[:-1]
-            w = windows[wid] = {"root": root, "stop": os.path.join(requests, wid + ".stop"), "out": os.path.join(reports, wid + ".json"), "peak": 0, "peak_file": 0, "peak_name": "", "samples": 0, "baseline": None}
-            open(w["out"] + ".ready", "w").close()
-    if not windows:
-        time.sleep(0.05)
-        continue
+    for c in commands(0 if windows else None):
+        if "start" in c:
+            windows[c["start"]] = {"root": c["root"], "stop": False, "peak": 0, "peak_file": 0, "peak_name": "", "samples": 0, "baseline": None}
+            emit({"event": "ready", "id": c["start"]})
+        elif "stop" in c and c["stop"] in windows:
+            windows[c["stop"]]["stop"] = True
     for wid, w in list(windows.items()):
-        last = os.path.exists(w["stop"])
+        last = w["stop"]
         value = total(w)
         w["samples"] += 1
         if w["baseline"] is None:
             w["baseline"] = value
         w["peak"] = max(w["peak"], value)
         if last:
-            # Written aside and renamed: the reader waits for the name, and must never see a half-written file.
-            with open(w["out"] + ".tmp", "w") as handle:
-                json.dump({"peakBytes": w["peak"], "peakFileBytes": w["peak_file"], "peakFile": w["peak_name"], "samples": w["samples"], "baselineBytes": w["baseline"]}, handle)
-            os.rename(w["out"] + ".tmp", w["out"])
-            # Its request files stay: the engine may still be setting the stop file's owner and mode.
-            finished.add(wid)
+            emit({"event": "report", "id": wid, "peakBytes": w["peak"], "peakFileBytes": w["peak_file"], "peakFile": w["peak_name"], "samples": w["samples"], "baselineBytes": w["baseline"]})
             del windows[wid]
-    time.sleep(0.001)
+    if windows:
+        time.sleep(0.001)
 `;
 
-/** Whether each container's sampler runs (one per container). */
-const samplers = new Map<string, Promise<void>>();
+/** A container's sampler: its stdin, and what each of its answers resolves. */
+interface GrowthSampler {
+  write(command: object): void;
+  /** Resolves with the sampler's answer `event` for window `id`; rejects after `timeoutMs` or when it ends. */
+  answer(event: string, id: string, timeoutMs: number): Promise<Record<string, unknown>>;
+}
 
-/** Starts the container's sampler once (the one process the growth watches start) and waits until it looks for windows. */
-function growthSampler(container: StartedCellContainer): Promise<void> {
+const samplers = new Map<string, Promise<GrowthSampler>>();
+
+/** The container's sampler, started once (the one process growth watches start). */
+function growthSampler(container: StartedCellContainer): Promise<GrowthSampler> {
   let started = samplers.get(container.id);
   if (!started) {
     started = (async () => {
-      const start = await container.exec(["sh", "-c", `nohup python3 ${HARNESS_DIR}/growth-watch.py ${GROWTH_REQUESTS} ${HARNESS_DIR} >/dev/null 2>&1 &`]);
-      if (start.exitCode !== 0) throw new Error(`The growth sampler did not start in ${container.cell.id}: ${start.stderr}`);
-      if (!(await pollFor(() => container.exists(`${HARNESS_DIR}/growth-sampler.ready`), 20_000))) throw new Error(`The growth sampler in ${container.cell.id} did not start within 20 s`);
+      const proc = await container.attach(["python3", "-u", `${HARNESS_DIR}/growth-watch.py`]);
+      const waiting = new Map<string, { resolve(r: Record<string, unknown>): void; reject(e: Error): void }>();
+      const seen = new Map<string, Record<string, unknown>>();
+      let rest = "";
+      let ended: Error | undefined;
+      proc.onOutput((text, stream) => {
+        if (stream !== "stdout") return;
+        rest += text;
+        const lines = rest.split("\n");
+        rest = lines.pop()!;
+        for (const line of lines.filter((l) => l.trim())) {
+          const record = JSON.parse(line) as Record<string, unknown>;
+          const key = `${String(record.event)}:${String(record.id ?? "")}`;
+          const w = waiting.get(key);
+          if (w) {
+            waiting.delete(key);
+            w.resolve(record);
+          } else seen.set(key, record);
+        }
+      });
+      const end = (error: Error): void => {
+        ended = error;
+        samplers.delete(container.id);
+        for (const w of waiting.values()) w.reject(error);
+        waiting.clear();
+      };
+      proc.exit.then(
+        (code) => end(new Error(`The growth sampler in ${container.cell.id} ended (exit ${code})`)),
+        (error: unknown) => end(error as Error),
+      );
+      const sampler: GrowthSampler = {
+        write: (command) => proc.write(`${JSON.stringify(command)}\n`),
+        answer: (event, id, timeoutMs) =>
+          new Promise((resolve, reject) => {
+            const key = `${event}:${id}`;
+            const early = seen.get(key);
+            if (early) return resolve(early);
+            if (ended) return reject(ended);
+            const timer = setTimeout(() => {
+              waiting.delete(key);
+              reject(new Error(`The growth sampler in ${container.cell.id} did not answer ${event}${id ? ` for ${id}` : ""} within ${timeoutMs / 1000} s`));
+            }, timeoutMs);
+            waiting.set(key, { resolve: (r) => (clearTimeout(timer), resolve(r)), reject: (e) => (clearTimeout(timer), reject(e)) });
+          }),
+      };
+      await sampler.answer("listening", "", 20_000);
+      return sampler;
     })();
     samplers.set(container.id, started);
     started.catch(() => samplers.delete(container.id));
@@ -300,35 +345,24 @@ function growthSampler(container: StartedCellContainer): Promise<void> {
 }
 
 /**
- * Watches how large a directory tree grows while something runs: the container's sampler (its files
- * live in HARNESS_DIR, which snapshots leave out) sums file sizes every millisecond from the start of
- * the watch until `stop()`. Sampling can miss a short spike; pair it with a hard bound where one
- * exists. Opening, stopping and reading a watch go through the Engine API (archive put, stat and
- * read); only the sampler's start, once per container, is a process.
+ * Watches how large a directory tree grows while something runs: the container's sampler (its
+ * script lives in HARNESS_DIR, which snapshots leave out) sums file sizes every millisecond from the
+ * start of the watch until `stop()`. Sampling can miss a short spike; pair it with a hard bound where
+ * one exists. Only the sampler's start, once per container, is a process in the container; a watch
+ * is two lines on its stdin.
  */
 export async function watchGrowth(container: StartedCellContainer, root: string): Promise<{ stop(): Promise<GrowthReport> }> {
-  await growthSampler(container);
+  const sampler = await growthSampler(container);
   const id = `growth-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  const out = `${HARNESS_DIR}/${id}.json`;
-  await container.putFiles([{ target: `${GROWTH_REQUESTS}/${id}.start`, content: `${root}\n` }]);
-  if (!(await pollFor(() => container.exists(`${out}.ready`), 20_000))) throw new Error(`The growth watch in ${container.cell.id} did not start sampling within 20 s`);
+  const ready = sampler.answer("ready", id, 20_000);
+  sampler.write({ start: id, root });
+  await ready;
   return {
     async stop(): Promise<GrowthReport> {
-      await container.putFiles([{ target: `${GROWTH_REQUESTS}/${id}.stop`, content: "" }]);
-      const report = await pollFor(() => container.readFileIfExists(out), 30_000);
-      if (!report?.toString("utf8").trim()) throw new Error(`The growth watch in ${container.cell.id} wrote no report within 30 s`);
-      return JSON.parse(report.toString("utf8")) as GrowthReport;
+      const report = sampler.answer("report", id, 30_000);
+      sampler.write({ stop: id });
+      const { peakBytes, peakFileBytes, peakFile, samples, baselineBytes } = (await report) as unknown as GrowthReport;
+      return { peakBytes, peakFileBytes, peakFile, samples, baselineBytes };
     },
   };
-}
-
-/** Asks `probe` every 10 ms until it answers something truthy, at most `timeoutMs`; undefined after that. */
-async function pollFor<T>(probe: () => Promise<T>, timeoutMs: number): Promise<T | undefined> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (performance.now() >= deadline) return undefined;
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
