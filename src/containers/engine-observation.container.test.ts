@@ -106,6 +106,18 @@ describe.each(cells)("Engine API observation on $platform.id", (cell) => {
     expect(tree.filter((e) => e.type === "f").map((e) => `${e.size} .${e.path.slice("/tmp/t".length)}`).sort()).toEqual(sizes);
   });
 
+  it("attach() keeps a process's stdin and output open to the harness, and its end is its exit", async () => {
+    const proc = await c.attach(["sh", "-c", 'read a; echo "got $a"; read b; echo "got $b"; exit 3']);
+    let out = "";
+    proc.onOutput((text) => (out += text));
+    proc.write("one\n");
+    for (let i = 0; i < 200 && !out.includes("got one"); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(out, "answered before its stdin closed").toBe("got one\n");
+    proc.write("two\n");
+    expect(await proc.exit).toBe(3);
+    expect(out).toBe("got one\ngot two\n");
+  });
+
   it("processes() lists what ps in the container lists, with its state", async () => {
     await sh(c, "sleep 300 >/dev/null 2>&1 & true");
     // Under qemu the sleep is still running its start-up for a moment (R); then it sleeps (S).
