@@ -62,6 +62,18 @@ const TREE = [
   "chmod 1777 /tmp/t/empty",
 ].join(" && ");
 
+describe("the start check, without a process in the container", () => {
+  const factory = new TestcontainersCellFactory();
+  // (An image of another machine cannot be started for a cell here: the engine refuses the platform
+  // at create. The ELF reading that would name it is unit-tested in engine-observation.test.ts.)
+  const x86 = cells.find((c) => c.platform.id === "linux-x86_64")!;
+
+  it("a container whose command cannot run (docker-init's exec fails, the container stops) is container_start_failed with what it printed", async () => {
+    const started = factory.start(x86, { image: await baseImage(x86), command: ["/nonexistent-distcheck-command"] });
+    await expect(started).rejects.toMatchObject({ code: "container_start_failed", message: expect.stringMatching(/stopped right after it started.*nonexistent-distcheck-command/s) });
+  }, 60_000);
+});
+
 describe.each(cells)("Engine API observation on $platform.id", (cell) => {
   let c: StartedCellContainer;
   const factory = new TestcontainersCellFactory();
