@@ -20,6 +20,9 @@ import {
   diffWithin,
   prepareHarnessDir,
   snapshotFilesystem,
+  snapshotLayer,
+  diffLayerSince,
+  type LayerSnapshot,
   unexpectedDataDirChanges,
   type FilesystemSnapshot,
   type SnapshotDiff,
@@ -138,7 +141,7 @@ interface HostState {
   /** The data directory as the last test left it. */
   baseline: FilesystemSnapshot;
   /** The whole container after boot, before the first upload. */
-  fullBefore: FilesystemSnapshot;
+  fullBefore: LayerSnapshot;
   refusals: number;
 }
 
@@ -154,7 +157,7 @@ describe.concurrent.each(cells)("bundles on $id", (cell: Cell) => {
         states.set(group, { host } as HostState);
         await prepareHarnessDir(host.container);
         const state = states.get(group)!;
-        state.fullBefore = await snapshotFilesystem(host.container);
+        state.fullBefore = await snapshotLayer(host.container, { exclude: [host.dataDir] });
         state.baseline = await snapshotFilesystem(host.container, { root: host.dataDir });
         state.refusals = 0;
       }),
@@ -224,7 +227,7 @@ describe.concurrent.each(cells)("bundles on $id", (cell: Cell) => {
         let outside: SnapshotDiff | undefined;
         attachOnFailure(ctx, () => host, async () => ({ "changes outside the data directory": outside ? describeDiff(outside, 200) : "(not taken)" }));
         expect(state.refusals, "refusals this host saw").toBeGreaterThan(0);
-        outside = diffWithin(diffSnapshots(state.fullBefore, await snapshotFilesystem(host.container)), host.dataDir, true);
+        outside = diffWithin(await diffLayerSince(host.container, state.fullBefore), host.dataDir, true);
         expect(describeDiff(outside, 200)).toBe("(no differences)");
         expect(await host.bundles.list(), "the bundle listing").toEqual([]);
         expect((await host.bundles.stored(host.dataDir)).bundles, "rows of the bundle database").toEqual([]);

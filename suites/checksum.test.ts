@@ -15,6 +15,9 @@ import {
   hashTree,
   prepareHarnessDir,
   snapshotFilesystem,
+  snapshotLayer,
+  diffLayerSince,
+  type LayerSnapshot,
   unexpectedDataDirChanges,
   type FilesystemSnapshot,
   type SnapshotDiff,
@@ -113,7 +116,7 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
   let host: BootedHost;
   let sidecar: DownloadSidecar;
   let baseline: FilesystemSnapshot;
-  let fullBefore: FilesystemSnapshot;
+  let fullBefore: LayerSnapshot;
   let previousPid: number;
   let previousCode: string;
   let oversizedSha: string;
@@ -132,7 +135,7 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
     oversizedSha = made.stdout.split(/\s+/)[0]!;
     previousPid = await setupInstall(host, previous, TARGET_ID, 30_000 * factor);
     previousCode = await hashTree(host.container, `${host.dataDir}/extensions/${TARGET_ID}/${previous.version}/code`);
-    fullBefore = await snapshotFilesystem(host.container);
+    fullBefore = await snapshotLayer(host.container, { exclude: [host.dataDir] });
     baseline = await snapshotFilesystem(host.container, { root: host.dataDir });
   }, 300_000 * factor);
 
@@ -347,7 +350,7 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
     it("ARC-02 ARC-07: after every refusal nothing outside the data directory changed, and the previous version is intact and still starts", async (ctx) => {
       let outside: SnapshotDiff | undefined;
       attachOnFailure(ctx, () => host, async () => ({ "changes outside the data directory": outside ? describeDiff(outside, 200) : "(not taken)" }));
-      outside = diffWithin(diffSnapshots(fullBefore, await snapshotFilesystem(host.container)), host.dataDir, true);
+      outside = diffWithin(await diffLayerSince(host.container, fullBefore), host.dataDir, true);
       expect(describeDiff(outside, 200)).toBe("(no differences)");
       expect(await hashTree(host.container, `${host.dataDir}/extensions/${TARGET_ID}/${previous.version}/code`), "code/ of the previous version").toBe(previousCode);
       const stopped = await host.agent.stop(TARGET_ID);

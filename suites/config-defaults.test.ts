@@ -345,8 +345,10 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const { line } = await processStart(defaults, MINIMAL.decl.installId);
     const seen = String((line.env as Json).PATH).split(":");
-    const present = await defaults.container.exec(["/bin/sh", "-c", PLANTED_PATH.filter((p) => p.startsWith("/")).map((p) => `[ -d '${p}' ] && echo '${p}'`).join("; ") + "; true"]);
-    const existing = new Set(present.stdout.split("\n").filter(Boolean));
+    // `[ -d ]` of each planted absolute directory, through the Engine API.
+    const absolute = PLANTED_PATH.filter((p) => p.startsWith("/"));
+    const present = await Promise.all(absolute.map((p) => defaults.container.isDirectory(p)));
+    const existing = new Set(absolute.filter((_, i) => present[i]));
     expect(existing.size, "the planted PATH has existing absolute directories").toBeGreaterThan(0);
     expect(existing.has("/nonexistent/distcheck-bin"), "the planted missing directory exists?").toBe(false);
     for (const entry of seen) {
@@ -442,9 +444,13 @@ describe.concurrent.each(cells)("config defaults on $id", (cell) => {
     const status = await layoutInstall();
     const dir = versionDirOf("distcheck.arc08-layout");
     expect(status.path, "the version directory").toBe(dir);
-    const r = await defaults.container.exec(["sh", "-c", `cd '${dir}' && find code -perm /222 -printf '%p %m\\n' && echo --- && ls -A && echo --- && find code \\( -name config.json -o -name extension.log -o -name __pycache__ -o -name '*.pyc' \\) -print`]);
-    expect(r.exitCode, r.stderr).toBe(0);
-    const [writable, beside, runtimeInCode] = r.stdout.split("---\n").map((part) => part.split("\n").filter(Boolean));
+    // The version directory's tree through the Engine API: what `find code -perm /222`, `ls -A` and
+    // `find code -name ...` would list (paths relative to the version directory; links have mode 777).
+    const tree = (await defaults.container.readTree(dir)).map((e) => ({ ...e, rel: e.path.slice(dir.length + 1) })).filter((e) => e.rel !== "");
+    const inCode = tree.filter((e) => e.rel === "code" || e.rel.startsWith("code/"));
+    const writable = inCode.filter((e) => (parseInt(e.mode, 8) & 0o222) !== 0).map((e) => `${e.rel} ${e.mode}`);
+    const beside = tree.filter((e) => !e.rel.includes("/")).map((e) => e.rel);
+    const runtimeInCode = inCode.filter((e) => /^(config\.json|extension\.log|__pycache__|.*\.pyc)$/.test(e.rel.slice(e.rel.lastIndexOf("/") + 1))).map((e) => e.rel);
     expect(writable, "files and directories in code/ with a write permission bit").toEqual([]);
     expect(beside, `entries of ${dir}`).toEqual(expect.arrayContaining(["code", ".integrity", "config.json", "extension.log"]));
     expect(runtimeInCode, "runtime files inside code/").toEqual([]);

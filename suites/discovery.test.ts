@@ -267,12 +267,16 @@ describe.concurrent.each(cells)("discovery on $id", (cell: Cell) => {
     const answers: Array<{ request: string; reaches: string; status: number; hops: string[]; revealed: boolean; body: string }> = [];
     for (const p of probes) {
       // The link really is there and leads to that file: a host that followed it would reveal these bytes.
-      const through = await host!.container.exec(["cat", `${probe.linksDir}/static/${p.request}`]);
+      // Read as `cat` would (every link followed inside the container's root), through the Engine API.
+      const through = await host!.container.readFile(`${probe.linksDir}/static/${p.request}`, { followSymlinks: true }).then(
+        (bytes) => ({ ok: true, text: bytes.toString("utf8") }),
+        (error: unknown) => ({ ok: false, text: (error as Error).message }),
+      );
       const made = seen.witness.filter((w) => w.fixture === LINKS && w.event === "static_symlinks");
-      if (through.exitCode !== 0 || (p.content !== null && !through.stdout.includes(p.content.trim()))) {
-        throw new Error(`the ${LINKS} sample's link ${p.link} does not lead to ${p.reaches} in ${cell.id} (cat ${p.request}: exit ${through.exitCode} ${through.stderr.trim()}); its setup() witness: ${JSON.stringify(made)}`);
+      if (!through.ok || (p.content !== null && !through.text.includes(p.content.trim()))) {
+        throw new Error(`the ${LINKS} sample's link ${p.link} does not lead to ${p.reaches} in ${cell.id} (reading ${p.request}: ${through.ok ? "not the declared content" : through.text}); its setup() witness: ${JSON.stringify(made)}`);
       }
-      const reached = through.stdout.split("\n").map((l) => l.trim()).find((l) => l !== "")!;
+      const reached = through.text.split("\n").map((l) => l.trim()).find((l) => l !== "")!;
       const r = await getStatic(host!, id, adapter.staticPath(id, encodePath(p.request)));
       const revealed = r.body.includes(reached) || r.body.includes(SECRET_MARK) || /root:.*:0:0:/.test(r.body);
       answers.push({ request: p.request, reaches: p.reaches, status: r.status, hops: r.hops, revealed, body: r.body.slice(0, 300) });
@@ -290,8 +294,7 @@ describe.concurrent.each(cells)("discovery on $id", (cell: Cell) => {
     if (!folders.some((f) => f.folder !== "" && f.entries.length > 0)) throw new Error(`fixtures/wheels/${LINKS}.json declares no folder inside static/: this test would prove little`);
     // The folders really are there (the links to folders too), with entries a listing would name.
     const paths = folders.map((f) => `${probe.linksDir}/static/${f.folder}`);
-    const there = await host!.container.exec(["sh", "-c", 'for d in "$@"; do [ -d "$d" ] || { echo "$d"; exit 1; }; done', "sh", ...paths]);
-    if (there.exitCode !== 0) throw new Error(`the ${LINKS} sample has no folder ${there.stdout.trim()} in ${cell.id}`);
+    for (const folder of paths) if (!(await host!.container.isDirectory(folder))) throw new Error(`the ${LINKS} sample has no folder ${folder} in ${cell.id}`);
     const requests = folders.flatMap((f) =>
       f.folder === "" ? [{ f, path: root }, { f, path: root.replace(/\/$/, "") }] : [{ f, path: adapter.staticPath(id, `${encodePath(f.folder)}/`) }, { f, path: adapter.staticPath(id, encodePath(f.folder)) }],
     );

@@ -18,6 +18,9 @@ import {
   hashTree,
   prepareHarnessDir,
   snapshotFilesystem,
+  snapshotLayer,
+  diffLayerSince,
+  type LayerSnapshot,
   unexpectedDataDirChanges,
   watchGrowth,
   type FilesystemSnapshot,
@@ -98,7 +101,7 @@ interface HostState {
   /** The data directory as the last test that ran left it (its `after`): where "between tests" starts. */
   lastAfter: FilesystemSnapshot;
   /** The whole container filesystem after setup, before the first hostile install. */
-  fullBefore: FilesystemSnapshot;
+  fullBefore: LayerSnapshot;
   previousPid: number;
   /** sha256 of every file of the previous version's code/ at setup: its content, which a re-install reproduces. */
   previousCode: string;
@@ -155,7 +158,7 @@ describe.concurrent.each(cells)("hostile archives on $id", (cell: Cell) => {
         if (tooBig.length > 0) throw new Error(`setup: archives larger than the file-size ceiling ${ceiling}: ${tooBig.map((e) => e.file).join(", ")}`);
         const lim = await host.container.exec(["sh", "-c", `python3 -c 'import resource, sys; resource.prlimit(int(sys.argv[1]), resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))' "$(cat ${host.adapter.pidFile})" ${ceiling}`]);
         if (lim.exitCode !== 0) throw new Error(`setup: could not set RLIMIT_FSIZE on the host: ${lim.stderr}`);
-        state.fullBefore = await snapshotFilesystem(host.container);
+        state.fullBefore = await snapshotLayer(host.container, { exclude: [host.dataDir] });
         state.lastAfter = await snapshotFilesystem(host.container, { root: host.dataDir });
         state.previousCodeRecords = within(state.lastAfter, previousCodeDir(host));
         state.refusals = 0;
@@ -391,7 +394,7 @@ describe.concurrent.each(cells)("hostile archives on $id", (cell: Cell) => {
         }));
         await fromPrecondition(ctx, state, async () => {
           expect(state.refusals, "refusals this host saw").toBeGreaterThan(0);
-          outside = diffWithin(diffSnapshots(state.fullBefore, await snapshotFilesystem(host.container)), host.dataDir, true);
+          outside = diffWithin(await diffLayerSince(host.container, state.fullBefore), host.dataDir, true);
           expect(describeDiff(outside, 200)).toBe("(no differences)");
           expect(await hashTree(host.container, previousCodeDir(host)), "code/ of the previous version").toBe(state.previousCode);
           const stopped = await host.agent.stop(TARGET_ID);

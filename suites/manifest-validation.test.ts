@@ -110,7 +110,8 @@ describe.concurrent.each(cells)("manifest validation on $id", (cell) => {
   const install = (source: string, sha256: string, id?: string): Promise<Answer> => host.agent.install({ source, sha256, ...(id ? { id } : {}) });
   /** ARC-08 layout, from the contract: `<data>/extensions/<id>`. */
   const installDir = (id: string): string => `${host.dataDir}/extensions/${id}`;
-  const installDirExists = async (id: string): Promise<boolean> => (await host.container.exec(["test", "-e", installDir(id)])).exitCode === 0;
+  /** `test -e`, through the Engine API. */
+  const installDirExists = (id: string): Promise<boolean> => host.container.exists(installDir(id), { followSymlinks: true });
 
   it("ARC-09: refuses each invalid manifest (empty name, non-SemVer version, no [host]/[runtime], an empty category) and installs nothing", async (ctx) => {
     const answers: Record<string, Answer> = {};

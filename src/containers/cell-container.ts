@@ -41,27 +41,121 @@ export interface CellContainerOptions {
 export interface StartedCellContainer extends AsyncDisposable {
   readonly id: string;
   readonly cell: Cell;
-  /** What `uname -m` printed after start (already checked against the cell's platform). */
+  /**
+   * The machine the container's programs are built for, as `uname -m` names it (`x86_64`,
+   * `aarch64`): read natively from the ELF header of its `/usr/bin/uname` after start, and already
+   * checked against the cell's platform.
+   */
   readonly machine: string;
   /** The container's address on its network (the harness reaches it there); undefined with no network. */
   readonly ipAddress: string | undefined;
   exec(command: string[], options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Starts a process that stays attached: the harness writes its stdin and reads its output for as
+   * long as it runs (a helper that is told what to do, instead of a process per request, and without
+   * putting files: every archive put moves the mtime of the container's `/`). Counted as an exec.
+   */
+  attach(command: string[]): Promise<AttachedProcess>;
   putFiles(files: FileToPut[]): Promise<void>;
   /** A file's bytes through the Engine API's archive endpoint (no process starts in the container). */
-  readFile(path: string): Promise<Buffer>;
+  readFile(path: string, options?: ReadOptions): Promise<Buffer>;
   /** A file's bytes, or undefined when there is no file at `path` (Engine API, no process). */
-  readFileIfExists(path: string): Promise<Buffer | undefined>;
+  readFileIfExists(path: string, options?: ReadOptions): Promise<Buffer | undefined>;
   /**
    * Every path under a folder (the folder included), from the archive endpoint's tar stream read in
    * memory, never extracted and with no process started in the container.
    */
-  readTree(path: string): Promise<TreeEntry[]>;
-  /** Whether anything exists at `path`, through the archive endpoint's stat (no process). */
-  exists(path: string): Promise<boolean>;
-  /** The processes running in the container, through the Engine API's top endpoint (ps runs on the engine's machine, natively). */
-  processes(): Promise<Array<{ pid: number; command: string }>>;
+  readTree(path: string, options?: TreeOptions): Promise<TreeEntry[]>;
+  /**
+   * Whether anything exists at `path`, through the archive endpoint's stat (no process). A symbolic
+   * link there counts as is; with `followSymlinks`, only when it leads somewhere (`test -e`).
+   */
+  exists(path: string, options?: ReadOptions): Promise<boolean>;
+  /**
+   * What `lstat` says of `path` (the last component not followed), through the archive endpoint's
+   * stat; undefined when nothing is there. No process starts in the container.
+   */
+  stat(path: string): Promise<PathStat | undefined>;
+  /**
+   * What `[ -d path ]` says: a folder, or a symbolic link that leads to one (resolved inside the
+   * container's root, as the kernel would). Engine API, no process.
+   */
+  isDirectory(path: string): Promise<boolean>;
+  /**
+   * The paths the container changed against its image (the Engine API's changes endpoint): added,
+   * changed (copied up: written, or its metadata or entries changed) or deleted. No process.
+   */
+  changes(): Promise<ContainerChange[]>;
+  /**
+   * What `lstat` says of each path in the container's image as it was built, unchanged by the
+   * container: read from a sibling container of the same image that is created, never started, and
+   * removed again. Undefined for a path the image does not hold.
+   */
+  imageStats(paths: readonly string[]): Promise<Map<string, PathStat | undefined>>;
+  /**
+   * Every folder of the container's image, read once per image (the image's archive streamed through
+   * a never-started sibling container, bodies skipped): the changes endpoint leaves out a folder whose
+   * only change is its mtime (an entry made and removed again), so a whole-filesystem snapshot stats
+   * these itself.
+   */
+  imageDirectories(): Promise<string[]>;
+  /**
+   * The processes running in the container, through the Engine API's top endpoint (ps runs on the
+   * engine's machine, natively). Pids are the engine machine's, not the container's own namespace:
+   * match processes by command line, never by a pid the host under test reports.
+   */
+  processes(): Promise<ContainerProcess[]>;
   /** Stops and removes the container. */
   stop(): Promise<StoppedCellContainer>;
+}
+
+export interface ReadOptions {
+  /** Follow a symbolic link at `path` itself (as `cat` does); links along the way always are. @default false */
+  followSymlinks?: boolean;
+}
+
+export interface TreeOptions {
+  /** Also give each regular file's sha256, hashed as the tar streams by (the bytes are never kept). @default false */
+  hash?: boolean;
+}
+
+/** A process in a container with its stdin and output attached to the harness. */
+export interface AttachedProcess {
+  /** Writes to its stdin. */
+  write(text: string): void;
+  /** Called with each chunk of its stdout and stderr, in order (earlier chunks are replayed). */
+  onOutput(listener: (text: string, stream: "stdout" | "stderr") => void): void;
+  /** Resolves with its exit code when it ends (or its container does). */
+  readonly exit: Promise<number>;
+}
+
+/** One process of a container, as the top endpoint's ps lists it. */
+export interface ContainerProcess {
+  /** The engine machine's pid (not the container's namespace). */
+  pid: number;
+  /** ps's one-letter state: R, S, D, Z (zombie), T... */
+  state: string;
+  /** Its command line (ps `args`); under qemu-user it starts with the emulator's path. */
+  command: string;
+}
+
+/** `lstat` of one path, from the Engine API's archive stat. */
+export interface PathStat {
+  /** `f` file, `d` directory, `l` symlink, `p` fifo, `c`/`b` devices, `s` socket (find's %y letters). */
+  type: string;
+  size: number;
+  /** Permission bits in octal, setuid/setgid/sticky included (e.g. "4755"). */
+  mode: string;
+  /** Modification time as the engine reports it (RFC 3339, nanoseconds). */
+  mtime: string;
+  /** For a symlink: where it leads, fully resolved inside the container's root; empty otherwise. */
+  linkTarget: string;
+}
+
+/** One path of the container's changes against its image. */
+export interface ContainerChange {
+  path: string;
+  kind: "added" | "changed" | "deleted";
 }
 
 /** One path of a tree read through the Engine API. */
@@ -78,6 +172,8 @@ export interface TreeEntry {
   mtime: string;
   /** Symlink target, empty otherwise. */
   target: string;
+  /** sha256 (hex) of a regular file's bytes, when the tree was read with `hash`. */
+  sha256?: string;
 }
 
 export interface StoppedCellContainer {

@@ -8,7 +8,10 @@ import Docker from "dockerode";
 import { Parser as TarParser } from "tar";
 import { dockerOptions, resolveEndpoint } from "../engine/docker-engine.ts";
 import { testcontainersOn } from "./testcontainers-engine.ts";
-import { EXEC_COUNTS, execKey, type CellContainerFactory, type CellContainerOptions, type ExecOptions, type ExecResult, type FileToPut, type StartedCellContainer, type StoppedCellContainer, type TreeEntry } from "./cell-container.ts";
+import { createHash } from "node:crypto";
+import { PassThrough } from "node:stream";
+import { EXEC_COUNTS, execKey, type AttachedProcess, type CellContainerFactory, type CellContainerOptions, type ContainerChange, type ContainerProcess, type ExecOptions, type ExecResult, type FileToPut, type PathStat, type ReadOptions, type StartedCellContainer, type StoppedCellContainer, type TreeEntry, type TreeOptions } from "./cell-container.ts";
+import { awaitFirstProcess, elfMachine, pathStatOf } from "./engine-observation.ts";
 
 /** tar entry types as find's %y letters (a hard link is a regular file to find). */
 const TREE_TYPES: Record<string, string> = { File: "f", OldFile: "f", ContiguousFile: "f", Link: "f", Directory: "d", SymbolicLink: "l", FIFO: "p", CharacterDevice: "c", BlockDevice: "b" };
@@ -114,6 +117,49 @@ class StartedTestcontainersCell implements StartedCellContainer {
     return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, ms: performance.now() - started };
   }
 
+  async attach(command: string[]): Promise<AttachedProcess> {
+    EXEC_COUNTS.set(execKey(command), (EXEC_COUNTS.get(execKey(command)) ?? 0) + 1);
+    const docker = engineClient(this.cell);
+    const { exec, stream } = await (async () => {
+      const exec = await docker.getContainer(this.id).exec({ Cmd: command, AttachStdin: true, AttachStdout: true, AttachStderr: true });
+      return { exec, stream: (await exec.start({ hijack: true, stdin: true })) as NodeJS.ReadWriteStream };
+    })().catch(async (cause: unknown) => {
+      const machine = platformFailure({ where: `Cell ${this.cell.id}`, what: `\`${command.join(" ")}\``, platform: this.cell.platform.info, endpoint: cellEndpoint(this.cell) }, await firstProcessLog(this.cell, this.id));
+      throw machine ?? containerFailure("container_exec_failed", this.cell, this.id, `run \`${command.join(" ")}\``, cause);
+    });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    docker.modem.demuxStream(stream, stdout, stderr);
+    const listeners: Array<(text: string, s: "stdout" | "stderr") => void> = [];
+    const backlog: Array<[string, "stdout" | "stderr"]> = [];
+    let head = "";
+    const emit = (text: string, s: "stdout" | "stderr"): void => {
+      if (head.length < 4096) head += text;
+      if (listeners.length === 0) backlog.push([text, s]);
+      for (const l of listeners) l(text, s);
+    };
+    stdout.on("data", (c: Buffer) => emit(c.toString("utf8"), "stdout"));
+    stderr.on("data", (c: Buffer) => emit(c.toString("utf8"), "stderr"));
+    const exit = new Promise<number>((resolve, reject) => {
+      stream.on("end", () => {
+        const unrunnable = execFormatFailure(head, { where: `Cell ${this.cell.id}`, command, platform: this.cell.platform.info, endpoint: cellEndpoint(this.cell) });
+        if (unrunnable) return reject(unrunnable);
+        exec.inspect().then((info) => resolve(info.ExitCode ?? -1), (cause: unknown) => reject(containerFailure("container_exec_failed", this.cell, this.id, `inspect the exit of \`${command.join(" ")}\``, cause)));
+      });
+      stream.on("error", (cause: unknown) => reject(containerFailure("container_exec_failed", this.cell, this.id, `run \`${command.join(" ")}\``, cause)));
+    });
+    // Nobody may await the exit of a helper that lives as long as its container.
+    exit.catch(() => undefined);
+    return {
+      write: (text) => void stream.write(text),
+      onOutput(listener) {
+        listeners.push(listener);
+        for (const [text, s] of backlog.splice(0)) listener(text, s);
+      },
+      exit,
+    };
+  }
+
   async putFiles(files: FileToPut[]): Promise<void> {
     try {
       await this.container.copyContentToContainer(files.map((f) => ({ content: f.content, target: f.target, mode: f.mode ?? 0o644 })));
@@ -122,7 +168,13 @@ class StartedTestcontainersCell implements StartedCellContainer {
     }
   }
 
-  async readFile(path: string): Promise<Buffer> {
+  async readFile(path: string, options: ReadOptions = {}): Promise<Buffer> {
+    // The archive endpoint resolves links along the path inside the container's root but hands over
+    // a link at the end as the link itself; its stat names where that link leads.
+    if (options.followSymlinks) {
+      const st = await this.stat(path);
+      if (st?.type === "l") return this.readFile(st.linkTarget);
+    }
     const chunks: Buffer[] = [];
     try {
       const stream = await this.container.copyArchiveFromContainer(path);
@@ -134,37 +186,61 @@ class StartedTestcontainersCell implements StartedCellContainer {
     return firstFileOfTar(Buffer.concat(chunks), path);
   }
 
-  async readFileIfExists(path: string): Promise<Buffer | undefined> {
+  async readFileIfExists(path: string, options: ReadOptions = {}): Promise<Buffer | undefined> {
     try {
-      return await this.readFile(path);
+      return await this.readFile(path, options);
     } catch (error) {
       if ((error as DistcheckError).code === "container_file_missing") return undefined;
       throw error;
     }
   }
 
-  async readTree(path: string): Promise<TreeEntry[]> {
+  async readTree(path: string, options: TreeOptions = {}): Promise<TreeEntry[]> {
     const root = path.replace(/\/+$/, "") || "/";
     const parent = root === "/" ? "" : root.slice(0, root.lastIndexOf("/"));
     const entries: TreeEntry[] = [];
+    const hashed: Array<Promise<void>> = [];
+    const links: Array<{ record: TreeEntry; to: string }> = [];
     const parser = new TarParser({
       onReadEntry: (entry) => {
         const name = String(entry.path).replace(/\/+$/, "");
-        entries.push({
+        const file = entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile";
+        const record: TreeEntry = {
           path: `${parent}/${name}`,
           type: TREE_TYPES[entry.type] ?? "?",
-          size: entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile" ? (entry.size ?? 0) : 0,
+          size: file ? (entry.size ?? 0) : 0,
           mode: ((entry.mode ?? 0) & 0o7777).toString(8),
           mtime: entry.mtime ? String(entry.mtime.getTime() / 1000) : "0",
           target: entry.linkpath ?? "",
-        });
-        entry.resume();
+        };
+        entries.push(record);
+        // A hard link carries no bytes in the tar: its file is an earlier entry's (the link names it),
+        // and find would give that file's size.
+        if (entry.type === "Link") links.push({ record, to: `${parent}/${String(entry.linkpath).replace(/\/+$/, "")}` });
+        if (options.hash && file) {
+          const hash = createHash("sha256");
+          hashed.push(
+            new Promise<void>((resolve) =>
+              entry.on("end", () => {
+                record.sha256 = hash.digest("hex");
+                resolve();
+              }),
+            ),
+          );
+          entry.on("data", (chunk: Buffer) => hash.update(chunk));
+        } else entry.resume();
       },
     });
     try {
       const stream = await this.container.copyArchiveFromContainer(root);
       for await (const chunk of stream) parser.write(Buffer.from(chunk as Buffer));
       parser.end();
+      await Promise.all(hashed);
+      for (const { record, to } of links) {
+        const linked = entries.find((e) => e.path === to);
+        record.size = linked?.size ?? 0;
+        if (options.hash) record.sha256 = linked?.sha256;
+      }
     } catch (cause) {
       const missing = (cause as { statusCode?: number } | null)?.statusCode === 404;
       throw containerFailure(missing ? "container_file_missing" : "container_copy_failed", this.cell, this.id, `read the tree ${root}`, cause);
@@ -172,22 +248,96 @@ class StartedTestcontainersCell implements StartedCellContainer {
     return entries;
   }
 
-  async exists(path: string): Promise<boolean> {
+  async exists(path: string, options: ReadOptions = {}): Promise<boolean> {
+    const st = await this.stat(path);
+    // The engine resolved the link's whole chain inside the container's root.
+    return st?.type === "l" && options.followSymlinks ? (await this.stat(st.linkTarget)) !== undefined : st !== undefined;
+  }
+
+  async stat(path: string): Promise<PathStat | undefined> {
+    return statIn(engineClient(this.cell).getContainer(this.id), path, (cause) => containerFailure("container_copy_failed", this.cell, this.id, `stat ${path}`, cause));
+  }
+
+  async isDirectory(path: string): Promise<boolean> {
+    const st = await this.stat(path);
+    if (st?.type !== "l") return st?.type === "d";
+    // The engine resolved the whole chain inside the container's root; a dangling link leads nowhere.
+    return (await this.stat(st.linkTarget))?.type === "d";
+  }
+
+  async changes(): Promise<ContainerChange[]> {
+    const kinds = ["changed", "added", "deleted"] as const;
     try {
-      await engineClient(this.cell).getContainer(this.id).infoArchive({ path });
-      return true;
+      const changes = (await engineClient(this.cell).getContainer(this.id).changes()) as Array<{ Path: string; Kind: number }> | null;
+      return (changes ?? []).map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? "changed" }));
     } catch (cause) {
-      if ((cause as { statusCode?: number } | null)?.statusCode === 404) return false;
-      throw containerFailure("container_copy_failed", this.cell, this.id, `stat ${path}`, cause);
+      throw containerFailure("container_changes_failed", this.cell, this.id, "read its filesystem changes", cause);
     }
   }
 
-  async processes(): Promise<Array<{ pid: number; command: string }>> {
+  async imageStats(paths: readonly string[]): Promise<Map<string, PathStat | undefined>> {
+    const found = new Map<string, PathStat | undefined>();
+    if (paths.length === 0) return found;
+    const docker = engineClient(this.cell);
+    const fail = (what: string) => (cause: unknown) => containerFailure("container_image_stat_failed", this.cell, this.id, what, cause);
+    const image = ((await docker.getContainer(this.id).inspect().catch((cause: unknown) => Promise.reject(fail("inspect it")(cause)))) as { Image: string }).Image;
+    // Created, never started: the archive endpoint reads a created container's filesystem as well.
+    const sibling = await docker
+      .createContainer({ Image: image, Cmd: ["true"], Labels: { ...runLabels(), "dev.distcheck.cell": this.cell.id, "dev.distcheck.role": "image-stat" }, HostConfig: { NetworkMode: "none" } })
+      .catch((cause: unknown) => Promise.reject(fail(`create a sibling of its image ${image.slice(0, 19)} to stat paths in`)(cause)));
     try {
-      const top = (await engineClient(this.cell).getContainer(this.id).top({ ps_args: "-eo pid,args" })) as { Titles: string[]; Processes: string[][] };
+      for (let i = 0; i < paths.length; i += 32) {
+        const batch = paths.slice(i, i + 32);
+        const stats = await Promise.all(batch.map((p) => statIn(sibling, p, fail(`stat ${p} in its image`))));
+        batch.forEach((p, j) => found.set(p, stats[j]));
+      }
+    } finally {
+      await sibling.remove({ force: true }).catch(() => undefined);
+    }
+    return found;
+  }
+
+  async imageDirectories(): Promise<string[]> {
+    const docker = engineClient(this.cell);
+    const fail = (what: string) => (cause: unknown) => containerFailure("container_image_stat_failed", this.cell, this.id, what, cause);
+    const image = ((await docker.getContainer(this.id).inspect().catch((cause: unknown) => Promise.reject(fail("inspect it")(cause)))) as { Image: string }).Image;
+    let listed = IMAGE_DIRECTORIES.get(image);
+    if (!listed) {
+      listed = (async () => {
+        const sibling = await docker
+          .createContainer({ Image: image, Cmd: ["true"], Labels: { ...runLabels(), "dev.distcheck.cell": this.cell.id, "dev.distcheck.role": "image-stat" }, HostConfig: { NetworkMode: "none" } })
+          .catch((cause: unknown) => Promise.reject(fail(`create a sibling of its image ${image.slice(0, 19)} to list its folders`)(cause)));
+        try {
+          const directories: string[] = [];
+          const parser = new TarParser({
+            onReadEntry: (entry) => {
+              if (entry.type === "Directory") directories.push(`/${String(entry.path).replace(/^\/+|\/+$/g, "")}`);
+              entry.resume();
+            },
+          });
+          const stream = (await sibling.getArchive({ path: "/" }).catch((cause: unknown) => Promise.reject(fail(`read the folders of its image ${image.slice(0, 19)}`)(cause)))) as NodeJS.ReadableStream;
+          for await (const chunk of stream) parser.write(Buffer.from(chunk as Buffer));
+          parser.end();
+          // The archive of "/" names its entries relative to the root ("./etc" or "etc").
+          return [...new Set(directories.map((d) => (d === "/." ? "/" : d.replace(/^\/\.\//, "/"))))];
+        } finally {
+          await sibling.remove({ force: true }).catch(() => undefined);
+        }
+      })();
+      IMAGE_DIRECTORIES.set(image, listed);
+      listed.catch(() => IMAGE_DIRECTORIES.delete(image));
+    }
+    return listed;
+  }
+
+  async processes(): Promise<ContainerProcess[]> {
+    try {
+      // ww: the whole command line, never cut to a terminal's width.
+      const top = (await engineClient(this.cell).getContainer(this.id).top({ ps_args: "-eo pid,stat,args ww" })) as { Titles: string[]; Processes: string[][] };
       const pid = top.Titles.indexOf("PID");
+      const stat = top.Titles.indexOf("STAT");
       const cmd = top.Titles.findIndex((t) => t === "COMMAND" || t === "CMD");
-      return top.Processes.map((row) => ({ pid: Number(row[pid]), command: row[cmd] ?? "" }));
+      return top.Processes.map((row) => ({ pid: Number(row[pid]), state: (row[stat] ?? "").slice(0, 1), command: row[cmd] ?? "" }));
     } catch (cause) {
       throw containerFailure("container_exec_failed", this.cell, this.id, "list its processes (top)", cause);
     }
@@ -204,6 +354,20 @@ class StartedTestcontainersCell implements StartedCellContainer {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+}
+
+/** The folders of each image this process listed, by image id (an image never changes under its id). */
+const IMAGE_DIRECTORIES = new Map<string, Promise<string[]>>();
+
+/** `lstat` of a path in a container (running or only created) through the archive endpoint's HEAD; undefined on 404. */
+async function statIn(container: Docker.Container, path: string, fail: (cause: unknown) => DistcheckError): Promise<PathStat | undefined> {
+  try {
+    const answer = (await container.infoArchive({ path })) as { headers?: Record<string, string | undefined> };
+    return pathStatOf(answer.headers?.["x-docker-container-path-stat"], path);
+  } catch (cause) {
+    if ((cause as { statusCode?: number } | null)?.statusCode === 404) return undefined;
+    throw fail(cause);
   }
 }
 
@@ -254,31 +418,36 @@ export class TestcontainersCellFactory implements CellContainerFactory {
       if (machine) throw Object.assign(machine, { cause });
       throw new ContainerError("container_start_failed", `Could not start ${options.image} for cell ${cell.id}: ${(cause as Error).message}. Run \`npx distcheck images build\` and \`npx distcheck doctor\`.`, { cause });
     }
-    // A container whose first process cannot run (no binfmt for a foreign image) may already have
-    // exited here, so the exec itself can fail: that is the platform's problem too.
-    const uname = await started.exec(["uname", "-m"]).catch(async (cause: unknown) => {
+    // Checked natively, with no process started in the container (under qemu each costs hundreds of
+    // ms): its first process became its command (a foreign one runs only through the kernel's binfmt
+    // handler; without one docker-init's exec fails and the container stops), and its programs are
+    // built for the cell's machine (the ELF header of the `uname` that `uname -m` would run).
+    const docker = engineClient(cell).getContainer(started.getId());
+    let first: Awaited<ReturnType<typeof awaitFirstProcess>> | Error = await awaitFirstProcess({
+      running: async () => ((await docker.inspect()) as { State: { Running: boolean } }).State.Running,
+      commands: async () => ((await docker.top()) as { Processes: string[][] }).Processes.map((row) => row.at(-1) ?? ""),
+    }).catch((cause: unknown) => cause as Error);
+    let machine = "";
+    let unreadable: unknown;
+    if (first === "running") {
+      const elf = await new StartedTestcontainersCell(cell, started, "", undefined).readFile("/usr/bin/uname").catch((cause: unknown) => ((unreadable = cause), undefined));
+      machine = elf ? (elfMachine(elf) ?? "not an ELF program") : "";
+      // A command that ended already leaves nothing to exec into, as the exec of `uname -m` found before.
+      if (!((await docker.inspect().catch(() => undefined)) as { State?: { Running?: boolean } } | undefined)?.State?.Running) first = "exited";
+    }
+    if (first !== "running" || machine !== cell.platform.info.uname) {
       const log = await firstProcessLog(cell, started.getId());
       await started.stop({ remove: true, timeout: 0 }).catch(() => undefined);
-      const machine = platformFailure(site, log);
-      if (machine) throw machine;
-      throw new ContainerError(
-        "container_exec_failed",
-        `Cell ${cell.id}: \`uname -m\` could not run in the container of ${options.image} just started for ${cell.platform.info.docker}: ${cause instanceof Error ? cause.message.trim() : String(cause)}. ${architectureHint(cell)}`,
-        { cause },
-      );
-    });
-    const unrunnable = execFormatFailure(`${uname.stdout}\n${uname.stderr}`, { where: `Cell ${cell.id}`, command: ["uname", "-m"], platform: cell.platform.info, endpoint: cellEndpoint(cell) });
-    const machine = uname.stdout.trim();
-    if (unrunnable || uname.exitCode !== 0 || machine !== cell.platform.info.uname) {
-      const log = unrunnable ? "" : await firstProcessLog(cell, started.getId());
-      await started.stop({ remove: true, timeout: 0 }).catch(() => undefined);
-      if (unrunnable) throw unrunnable;
-      // Its first process may have died of the machine already (docker-init: "exec sleep failed: Exec format error").
+      // Its first process may have died of the machine (docker-init: "exec sleep failed: Exec format error").
       const blamed = platformFailure(site, log);
       if (blamed) throw blamed;
+      if (first !== "running" || unreadable !== undefined) {
+        const why = first === "exited" ? "stopped right after it started" : first === "timeout" ? "did not run its command within 60 s" : first === "running" ? `has no readable /usr/bin/uname (${(unreadable as Error).message})` : `could not be inspected (${first.message})`;
+        throw new ContainerError("container_start_failed", `Cell ${cell.id}: the container of ${options.image} just started for ${cell.platform.info.docker} ${why}${log.trim() ? `; it printed: ${log.trim().slice(0, 500)}` : ""}. ${architectureHint(cell)}`, { cause: first instanceof Error ? first : unreadable });
+      }
       throw new ContainerError(
         "architecture_mismatch",
-        `Cell ${cell.id}: the container of ${options.image} reports machine ${JSON.stringify(machine || uname.stderr.trim())}, expected ${cell.platform.info.uname}. ${architectureHint(cell)}`,
+        `Cell ${cell.id}: the programs in the container of ${options.image} are built for ${JSON.stringify(machine)} (ELF header of /usr/bin/uname), expected ${cell.platform.info.uname}. ${architectureHint(cell)}`,
       );
     }
     return new StartedTestcontainersCell(cell, started, machine, options.network ? started.getIpAddress(options.network.name) : undefined);

@@ -214,6 +214,14 @@ export class BootedHost implements AsyncDisposable, HostHttp {
     return this.container.exec(command);
   }
 
+  readFileIfExists(path: string): Promise<Buffer | undefined> {
+    return this.container.readFileIfExists(path);
+  }
+
+  exists(path: string): Promise<boolean> {
+    return this.container.exists(path);
+  }
+
   // --- Observations in contract terms, through the adapter --------------------------------------
 
   readiness(): Promise<HostReadiness> {

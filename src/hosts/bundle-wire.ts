@@ -1,4 +1,5 @@
 import type { HostHttp } from "./host-adapter.ts";
+import { readStoredBundles } from "./bundle-store-reader.ts";
 
 /**
  * BND in contract terms (hosts/reference/SEED-SYSTEMS.md): bundles imported over HTTP and their
@@ -52,8 +53,11 @@ export interface BundleApi {
   stored(dataDir: string): Promise<StoredBundles>;
 }
 
-/** Reads the reference host's SQLite file read-only (a missing file is reported, never created). */
-const READ_STORE_PY = `
+/**
+ * Reads the reference host's SQLite file read-only (a missing file is reported, never created): the
+ * oracle of bundle-store-reader.ts, and what answers when that cannot.
+ */
+export const READ_STORE_PY = `
 import json, os, sqlite3, sys
 path = sys.argv[1]
 if not os.path.exists(path):
@@ -109,6 +113,9 @@ export class ReferenceBundles implements BundleApi {
   }
 
   async stored(dataDir: string): Promise<StoredBundles> {
+    // The file through the Engine API; SQLite itself, in the container, only when that cannot answer exactly.
+    const native = await readStoredBundles(this.http, this.databaseFiles(dataDir)[0]!);
+    if (native) return native;
     const r = await this.http.exec(["python3", "-c", READ_STORE_PY, this.databaseFiles(dataDir)[0]!]);
     if (r.exitCode !== 0) throw new Error(`reading the bundle database in ${dataDir} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
     return JSON.parse(r.stdout) as StoredBundles;

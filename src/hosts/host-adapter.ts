@@ -81,8 +81,12 @@ export interface HostReadiness {
 export interface HostHttp {
   get<T>(path: string): Promise<T>;
   raw(method: string, path: string, payload?: unknown): Promise<{ statusCode: number; body: string; headers: Record<string, string | string[] | undefined> }>;
-  /** Runs a command in the host's container (observations a host has no API for). */
+  /** Runs a command in the host's container: only to act in it, or where nothing else can look (each is an emulated process under qemu). */
   exec(command: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** A file's bytes in the host's container, undefined when there is none (Engine API, no process). */
+  readFileIfExists(path: string): Promise<Buffer | undefined>;
+  /** Whether anything exists at a path in the host's container (Engine API, no process). */
+  exists(path: string): Promise<boolean>;
 }
 
 /** One documented default of a host's own configuration (HST-01). */

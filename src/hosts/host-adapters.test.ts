@@ -18,6 +18,8 @@ function fakeHttp(answers: Record<string, unknown>): HostHttp {
     get: async <T>(p: string) => answers[p] as T,
     raw: async (_m: string, p: string) => ({ statusCode: 200, body: JSON.stringify(answers[p]), headers: {} }),
     exec: async () => ({ exitCode: 0, stdout: "0.8.0\n", stderr: "" }),
+    readFileIfExists: async () => undefined,
+    exists: async () => false,
   };
 }
 

@@ -39,21 +39,20 @@ function manifestEnvKeys(manifest: Json | null): string[] {
   return env && typeof env === "object" ? Object.keys(env) : [];
 }
 
-/** The log the agent keeps beside the installed code (`<version>/extension.log`). */
+/** The last 8000 bytes of the log the agent keeps beside the installed code (`<version>/extension.log`), through the Engine API. */
 async function extensionLog(host: BootedHost, status: ExtensionStatus | undefined): Promise<string> {
   if (!status?.path) return "";
   const dir = status.path.replace(/\/code\/?$/, "");
-  const r = await host.exec(["tail", "-c", "8000", `${dir}/extension.log`]);
-  return r.exitCode === 0 ? r.stdout : "";
+  const log = await host.container.readFileIfExists(`${dir}/extension.log`, { followSymlinks: true });
+  return log ? log.subarray(-8000).toString("utf8") : "";
 }
 
-/** Processes whose command line names the installed code (one exec reads /proc). */
+/**
+ * Processes whose command line names the installed code, as `<pid> <command line>`: through the
+ * Engine API's top endpoint (ps on the engine's machine; the pid is that machine's).
+ */
 async function processesUnder(host: BootedHost, codePath: string): Promise<string[]> {
-  // The path is split by an empty quote, so the scanning shell's own command line never matches it.
-  const pattern = `"${codePath.slice(0, 1)}""${codePath.slice(1)}"`;
-  const script = `for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null); case "$c" in *${pattern}*) echo "\${p#/proc/} $c";; esac; done; true`;
-  const r = await host.exec(["sh", "-c", script]);
-  return r.stdout.split("\n").filter(Boolean);
+  return (await host.container.processes()).filter((p) => p.command.includes(codePath)).map((p) => `${p.pid} ${p.command}`);
 }
 
 /**

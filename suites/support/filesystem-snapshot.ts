@@ -1,4 +1,4 @@
-import type { StartedCellContainer } from "../../src/containers/cell-container.ts";
+import type { PathStat, StartedCellContainer } from "../../src/containers/cell-container.ts";
 
 /** The witness file sample extensions append to (INTERFACE.md); it changes by design. */
 export const WITNESS_FILE = "/tmp/distcheck-witness.jsonl";
@@ -13,14 +13,14 @@ export async function prepareHarnessDir(container: StartedCellContainer): Promis
   await container.putFiles([{ target: `${HARNESS_DIR}/growth-watch.py`, content: WATCHER }]);
 }
 
-/** One path as `find` saw it. */
+/** One path as `find` would print it (read through the Engine API). */
 export interface PathRecord {
   /** `f` file, `d` directory, `l` symlink, `p` fifo, `c`/`b` devices, `s` socket. */
   type: string;
   size: number;
   /** Permission bits in octal, setuid/setgid/sticky included (e.g. "4755"). */
   mode: string;
-  /** Modification time, seconds with the fraction `find` prints. */
+  /** Modification time; compared only with another snapshot taken the same way. */
   mtime: string;
   /** Symlink target, empty otherwise. */
   target: string;
@@ -30,9 +30,9 @@ export interface PathRecord {
 export type FilesystemSnapshot = Map<string, PathRecord>;
 
 export interface SnapshotOptions {
-  /** Where to start. @default "/" */
-  root?: string;
-  /** Absolute paths left out with everything below them. /proc, /sys and /dev always are (for "/"). */
+  /** The folder to read (a data directory); the whole filesystem is `snapshotLayer`'s. */
+  root: string;
+  /** Absolute paths left out with everything below them. */
   exclude?: string[];
 }
 
@@ -50,46 +50,84 @@ export interface SnapshotDiff {
   changed: SnapshotChange[];
 }
 
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+const excludedBy = (exclude: string[]) => (p: string): boolean => exclude.some((x) => p === x || p.startsWith(`${x}/`));
 
 /**
- * Lists every path under `root` with type, size, mode, mtime (and symlink target) in one exec of
- * GNU find, staying on the root's filesystem (-xdev). Names are NUL-separated so a hostile file
- * name (newline, backslash) cannot forge a record.
+ * Every path under a folder (a data directory) with type, size, mode, mtime and symlink target, from
+ * the archive endpoint's tar read in memory: no process starts in the container.
  */
-export async function snapshotFilesystem(container: StartedCellContainer, options: SnapshotOptions = {}): Promise<FilesystemSnapshot> {
-  const root = options.root ?? "/";
-  const exclude = [...(root === "/" ? ["/proc", "/sys", "/dev"] : []), WITNESS_FILE, HARNESS_DIR, ...(options.exclude ?? [])];
-  // A folder (a data directory) is read through the Engine API's archive endpoint: no process starts
-  // in the container. The whole filesystem stays one `find`: its tar would carry every file's bytes.
-  if (root !== "/") return snapshotTree(container, root, exclude);
-  const prune = exclude.flatMap((p) => ["-path", p, "-prune", "-o"]);
-  // %y type, %s size, %m mode (octal), %T@ mtime, %l link target, %p path; fields end with NUL.
-  // find runs without a shell: under emulation every process start costs.
-  const r = await container.exec(["find", root, "-xdev", ...prune, "-printf", "%y\\0%s\\0%m\\0%T@\\0%l\\0%p\\0"]);
-  if (r.exitCode !== 0 && r.stdout.length === 0) throw new Error(`find over ${root} failed in ${container.cell.id}: ${r.stderr.trim()}`);
-  const fields = r.stdout.split("\0");
-  const snapshot: FilesystemSnapshot = new Map();
-  for (let i = 0; i + 5 < fields.length; i += 6) {
-    const [type, size, mode, mtime, target, p] = fields.slice(i, i + 6) as [string, string, string, string, string, string];
-    snapshot.set(p, { type, size: Number(size), mode, mtime, target });
-  }
-  if (!snapshot.has(root.replace(/\/+$/, "") || "/")) throw new Error(`find over ${root} in ${container.cell.id} did not list the root itself (does it exist?)`);
-  return snapshot;
-}
-
-async function snapshotTree(container: StartedCellContainer, root: string, exclude: string[]): Promise<FilesystemSnapshot> {
-  const base = root.replace(/\/+$/, "");
-  const excluded = (p: string): boolean => exclude.some((x) => p === x || p.startsWith(`${x}/`));
+export async function snapshotFilesystem(container: StartedCellContainer, options: SnapshotOptions): Promise<FilesystemSnapshot> {
+  const base = options.root.replace(/\/+$/, "");
+  const excluded = excludedBy([WITNESS_FILE, HARNESS_DIR, ...(options.exclude ?? [])]);
   const snapshot: FilesystemSnapshot = new Map();
   for (const e of await container.readTree(base)) {
     if (excluded(e.path)) continue;
     snapshot.set(e.path, { type: e.type, size: e.size, mode: e.mode, mtime: e.mtime, target: e.target });
   }
-  if (!snapshot.has(base)) throw new Error(`the tree of ${root} in ${container.cell.id} did not list the root itself (does it exist?)`);
+  if (!snapshot.has(base)) throw new Error(`the tree of ${options.root} in ${container.cell.id} did not list the root itself (does it exist?)`);
   return snapshot;
+}
+
+/**
+ * The whole filesystem of a container as far as it can differ from its image: each path the Engine
+ * API's changes endpoint names (added, changed or deleted against the image), every folder of the
+ * image, and the files the engine bind-mounts (the changes endpoint leaves those out), each with its
+ * stat. Any other path is as the image holds it: `diffLayerSince` reads those from the image when
+ * they matter.
+ */
+export interface LayerSnapshot {
+  /** Path → its record, or null for a path of the image the container deleted. */
+  records: Map<string, PathRecord | null>;
+  exclude: string[];
+}
+
+/** Files the engine mounts into every container; find saw them, the changes endpoint does not name them. */
+const ENGINE_MOUNTED = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"];
+
+const recordOf = (st: PathStat): PathRecord => ({ type: st.type, size: st.size, mode: st.mode, mtime: st.mtime, target: st.type === "l" ? st.linkTarget : "" });
+
+/**
+ * A snapshot of the whole filesystem through the Engine API (changes endpoint, then one archive stat
+ * per changed path), leaving out /proc, /sys, /dev (find's -xdev did), the witness file, the
+ * harness's folder and `exclude`. No process starts in the container.
+ */
+export async function snapshotLayer(container: StartedCellContainer, options: { exclude?: string[] } = {}): Promise<LayerSnapshot> {
+  const exclude = ["/proc", "/sys", "/dev", WITNESS_FILE, HARNESS_DIR, ...(options.exclude ?? [])];
+  const excluded = excludedBy(exclude);
+  const [all, directories] = await Promise.all([container.changes(), container.imageDirectories()]);
+  const changes = all.filter((c) => !excluded(c.path));
+  const records = new Map<string, PathRecord | null>();
+  // The changes endpoint leaves out a folder whose only change is its mtime (an entry made and
+  // removed again); find saw that, so every folder of the image is stat-ed as well.
+  const deleted = new Set(changes.filter((c) => c.kind === "deleted").map((c) => c.path));
+  const toStat = [...new Set([...changes.filter((c) => c.kind !== "deleted").map((c) => c.path), ...ENGINE_MOUNTED, ...directories.filter((d) => !excluded(d) && !deleted.has(d))])];
+  for (const c of changes) if (c.kind === "deleted") records.set(c.path, null);
+  for (let i = 0; i < toStat.length; i += 64) {
+    const batch = toStat.slice(i, i + 64);
+    const stats = await Promise.all(batch.map((p) => container.stat(p)));
+    // Gone between the two calls: deleted.
+    batch.forEach((p, j) => records.set(p, stats[j] ? recordOf(stats[j]!) : null));
+  }
+  return { records, exclude };
+}
+
+/**
+ * What changed in the whole filesystem since `before` (both taken with `snapshotLayer`), as a diff of
+ * what find would have listed at both moments: a path in only one of the two layers was, at the
+ * other moment, as the image holds it (read from the image, through a sibling container that never
+ * starts).
+ */
+export async function diffLayerSince(container: StartedCellContainer, before: LayerSnapshot): Promise<SnapshotDiff> {
+  const after = await snapshotLayer(container, { exclude: before.exclude.filter((x) => !["/proc", "/sys", "/dev", WITNESS_FILE, HARNESS_DIR].includes(x)) });
+  const onlyOne = [...new Set([...after.records.keys(), ...before.records.keys()])].filter((p) => before.records.has(p) !== after.records.has(p));
+  const image = await container.imageStats(onlyOne);
+  const full = (layer: LayerSnapshot): FilesystemSnapshot => {
+    const snapshot: FilesystemSnapshot = new Map();
+    for (const p of onlyOne) if (!layer.records.has(p) && image.get(p)) snapshot.set(p, recordOf(image.get(p)!));
+    for (const [p, r] of layer.records) if (r) snapshot.set(p, r);
+    return snapshot;
+  };
+  return diffSnapshots(full(before), full(after));
 }
 
 /** What differs between two snapshots, paths sorted. */
@@ -144,11 +182,19 @@ export function unexpectedDataDirChanges(diff: SnapshotDiff, dataDir: string): s
   ];
 }
 
-/** sha256 of every regular file under a folder, one `sha256sum` line each, sorted by path. */
+/**
+ * sha256 of every regular file under a folder, one `sha256sum` line each (`<hash>  ./<path>`), sorted
+ * by path: hashed as the archive endpoint's tar streams by, no process in the container.
+ */
 export async function hashTree(container: StartedCellContainer, dir: string): Promise<string> {
-  const r = await container.exec(["sh", "-c", `cd ${shellQuote(dir)} && find . -type f -print0 | sort -z | xargs -0 -r sha256sum`]);
-  if (r.exitCode !== 0) throw new Error(`hashing ${dir} in ${container.cell.id} failed: ${r.stderr.trim()}`);
-  return r.stdout;
+  const base = dir.replace(/\/+$/, "");
+  const files = (await container.readTree(base, { hash: true }))
+    .filter((e) => e.type === "f")
+    .map((e) => ({ rel: Buffer.from(`.${e.path.slice(base.length)}`, "utf8"), sha256: e.sha256 }))
+    .sort((a, b) => Buffer.compare(a.rel, b.rel));
+  const unhashed = files.filter((f) => f.sha256 === undefined);
+  if (unhashed.length > 0) throw new Error(`hashing ${dir} in ${container.cell.id} failed: no bytes for ${unhashed.map((f) => f.rel.toString()).join(", ")}`);
+  return files.map((f) => `${f.sha256}  ${f.rel.toString("utf8")}\n`).join("");
 }
 
 /** A short human listing of a diff for assertion messages (at most `limit` lines). */
@@ -173,61 +219,150 @@ export interface GrowthReport {
   baselineBytes: number;
 }
 
-// Walks the root in a tight loop (1 ms pauses) and keeps the peak; stops when the stop file appears.
+// One sampler per container, started with the first watch and told what to do on its stdin (no
+// file is put: every archive put moves the mtime of the container's `/`, which a whole-filesystem
+// snapshot would see). Each watch is a window: `{"start": id, "root": path}` opens it and the sampler
+// answers `ready` before its first sample, then walks the root in a tight loop (1 ms pauses) keeping
+// the peak until `{"stop": id}` arrives, and answers the report. Windows that overlap are sampled in
+// turn, as separate samplers would compete for the CPU. With no window open it waits on its stdin.
 const WATCHER = String.raw`
-import json, os, sys, time
-root, stop, out = sys.argv[1], sys.argv[2], sys.argv[3]
-peak = peak_file = samples = 0
-peak_name = ""
-baseline = None
-def total():
-    global peak_file, peak_name
+import json, os, select, sys, time
+windows = {}
+pending = b""
+def total(w):
     size = 0
-    for base, dirs, files in os.walk(root):
+    for base, dirs, files in os.walk(w["root"]):
         for name in files:
             try:
                 st = os.lstat(os.path.join(base, name))
             except OSError:
                 continue
             size += st.st_size
-            if st.st_size > peak_file:
-                peak_file, peak_name = st.st_size, os.path.join(base, name)
+            if st.st_size > w["peak_file"]:
+                w["peak_file"], w["peak_name"] = st.st_size, os.path.join(base, name)
     return size
-open(out + ".ready", "w").close()
+def emit(record):
+    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stdout.flush()
+def commands(timeout):
+    global pending
+    if not select.select([0], [], [], timeout)[0]:
+        return []
+    chunk = os.read(0, 65536)
+    if not chunk:
+        sys.exit(0)
+    pending += chunk
+    *lines, pending = pending.split(b"\n")
+    return [json.loads(line) for line in lines if line.strip()]
+emit({"event": "listening"})
 while True:
-    last = os.path.exists(stop)
-    value = total()
-    samples += 1
-    if baseline is None:
-        baseline = value
-    peak = max(peak, value)
-    if last:
-        break
-    time.sleep(0.001)
-# Written aside and renamed: the reader waits for the name, and must never see a half-written file.
-with open(out + ".tmp", "w") as handle:
-    json.dump({"peakBytes": peak, "peakFileBytes": peak_file, "peakFile": peak_name, "samples": samples, "baselineBytes": baseline}, handle)
-os.rename(out + ".tmp", out)
+    for c in commands(0 if windows else None):
+        if "start" in c:
+            windows[c["start"]] = {"root": c["root"], "stop": False, "peak": 0, "peak_file": 0, "peak_name": "", "samples": 0, "baseline": None}
+            emit({"event": "ready", "id": c["start"]})
+        elif "stop" in c and c["stop"] in windows:
+            windows[c["stop"]]["stop"] = True
+    for wid, w in list(windows.items()):
+        last = w["stop"]
+        value = total(w)
+        w["samples"] += 1
+        if w["baseline"] is None:
+            w["baseline"] = value
+        w["peak"] = max(w["peak"], value)
+        if last:
+            emit({"event": "report", "id": wid, "peakBytes": w["peak"], "peakFileBytes": w["peak_file"], "peakFile": w["peak_name"], "samples": w["samples"], "baselineBytes": w["baseline"]})
+            del windows[wid]
+    if windows:
+        time.sleep(0.001)
 `;
 
+/** A container's sampler: its stdin, and what each of its answers resolves. */
+interface GrowthSampler {
+  write(command: object): void;
+  /** Resolves with the sampler's answer `event` for window `id`; rejects after `timeoutMs` or when it ends. */
+  answer(event: string, id: string, timeoutMs: number): Promise<Record<string, unknown>>;
+}
+
+const samplers = new Map<string, Promise<GrowthSampler>>();
+
+/** The container's sampler, started once (the one process growth watches start). */
+function growthSampler(container: StartedCellContainer): Promise<GrowthSampler> {
+  let started = samplers.get(container.id);
+  if (!started) {
+    started = (async () => {
+      const proc = await container.attach(["python3", "-u", `${HARNESS_DIR}/growth-watch.py`]);
+      const waiting = new Map<string, { resolve(r: Record<string, unknown>): void; reject(e: Error): void }>();
+      const seen = new Map<string, Record<string, unknown>>();
+      let rest = "";
+      let ended: Error | undefined;
+      proc.onOutput((text, stream) => {
+        if (stream !== "stdout") return;
+        rest += text;
+        const lines = rest.split("\n");
+        rest = lines.pop()!;
+        for (const line of lines.filter((l) => l.trim())) {
+          const record = JSON.parse(line) as Record<string, unknown>;
+          const key = `${String(record.event)}:${String(record.id ?? "")}`;
+          const w = waiting.get(key);
+          if (w) {
+            waiting.delete(key);
+            w.resolve(record);
+          } else seen.set(key, record);
+        }
+      });
+      const end = (error: Error): void => {
+        ended = error;
+        samplers.delete(container.id);
+        for (const w of waiting.values()) w.reject(error);
+        waiting.clear();
+      };
+      proc.exit.then(
+        (code) => end(new Error(`The growth sampler in ${container.cell.id} ended (exit ${code})`)),
+        (error: unknown) => end(error as Error),
+      );
+      const sampler: GrowthSampler = {
+        write: (command) => proc.write(`${JSON.stringify(command)}\n`),
+        answer: (event, id, timeoutMs) =>
+          new Promise((resolve, reject) => {
+            const key = `${event}:${id}`;
+            const early = seen.get(key);
+            if (early) return resolve(early);
+            if (ended) return reject(ended);
+            const timer = setTimeout(() => {
+              waiting.delete(key);
+              reject(new Error(`The growth sampler in ${container.cell.id} did not answer ${event}${id ? ` for ${id}` : ""} within ${timeoutMs / 1000} s`));
+            }, timeoutMs);
+            waiting.set(key, { resolve: (r) => (clearTimeout(timer), resolve(r)), reject: (e) => (clearTimeout(timer), reject(e)) });
+          }),
+      };
+      await sampler.answer("listening", "", 20_000);
+      return sampler;
+    })();
+    samplers.set(container.id, started);
+    started.catch(() => samplers.delete(container.id));
+  }
+  return started;
+}
+
 /**
- * Watches how large a directory tree grows while something runs: a sampler in the container
- * (its own files live in HARNESS_DIR, which snapshots leave out) sums file sizes every
- * millisecond until `stop()`. Sampling can miss a short spike; pair it with a hard bound where
- * one exists.
+ * Watches how large a directory tree grows while something runs: the container's sampler (its
+ * script lives in HARNESS_DIR, which snapshots leave out) sums file sizes every millisecond from the
+ * start of the watch until `stop()`. Sampling can miss a short spike; pair it with a hard bound where
+ * one exists. Only the sampler's start, once per container, is a process in the container; a watch
+ * is two lines on its stdin.
  */
 export async function watchGrowth(container: StartedCellContainer, root: string): Promise<{ stop(): Promise<GrowthReport> }> {
-  const id = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  const script = `${HARNESS_DIR}/growth-watch.py`;
-  const stopFile = `${HARNESS_DIR}/growth-${id}.stop`;
-  const out = `${HARNESS_DIR}/growth-${id}.json`;
-  const start = await container.exec(["sh", "-c", `nohup python3 ${script} ${shellQuote(root)} ${stopFile} ${out} >/dev/null 2>&1 & i=0; while [ ! -e ${out}.ready ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done; [ -e ${out}.ready ]`]);
-  if (start.exitCode !== 0) throw new Error(`The growth watch did not start in ${container.cell.id}: ${start.stderr}`);
+  const sampler = await growthSampler(container);
+  const id = `growth-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const ready = sampler.answer("ready", id, 20_000);
+  sampler.write({ start: id, root });
+  await ready;
   return {
     async stop(): Promise<GrowthReport> {
-      const r = await container.exec(["sh", "-c", `touch ${stopFile}; i=0; while [ ! -e ${out} ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; cat ${out}`]);
-      if (r.exitCode !== 0 || !r.stdout.trim()) throw new Error(`The growth watch in ${container.cell.id} wrote no report: ${r.stderr}`);
-      return JSON.parse(r.stdout) as GrowthReport;
+      const report = sampler.answer("report", id, 30_000);
+      sampler.write({ stop: id });
+      const { peakBytes, peakFileBytes, peakFile, samples, baselineBytes } = (await report) as unknown as GrowthReport;
+      return { peakBytes, peakFileBytes, peakFile, samples, baselineBytes };
     },
   };
 }
