@@ -1,5 +1,6 @@
 import type { HostHttp } from "./host-adapter.ts";
 import { readStoredBundles } from "./bundle-store-reader.ts";
+import { ACTIVATIONS_QUERY, BUNDLES_QUERY, selectOf } from "./bundle-store-queries.ts";
 
 /**
  * BND in contract terms (hosts/reference/SEED-SYSTEMS.md): bundles imported over HTTP and their
@@ -54,8 +55,9 @@ export interface BundleApi {
 }
 
 /**
- * Reads the reference host's SQLite file read-only (a missing file is reported, never created): the
- * oracle of bundle-store-reader.ts, and what answers when that cannot.
+ * Reads the reference host's SQLite file read-only (a missing file is reported, never created) with
+ * the statements of bundle-store-queries.ts: the oracle of bundle-store-reader.ts (sql.js on the
+ * file's bytes), and what answers when that cannot answer exactly.
  */
 export const READ_STORE_PY = `
 import json, os, sqlite3, sys
@@ -64,10 +66,8 @@ if not os.path.exists(path):
     print(json.dumps({"exists": False, "bundles": [], "activations": []}))
     sys.exit(0)
 db = sqlite3.connect("file:" + path + "?mode=ro", uri=True)
-bundles = [dict(zip(("name", "version", "state"), r)) for r in db.execute("SELECT name, version, state FROM extensions ORDER BY name")]
-activations = [dict(zip(("name", "activated_at", "deactivated_at", "activation_error"), r)) for r in db.execute(
-    "SELECT e.name, a.activated_at, a.deactivated_at, a.activation_error FROM extension_activations a "
-    "LEFT JOIN extensions e ON e.id = a.extension_id ORDER BY a.id")]
+bundles = [dict(zip(${JSON.stringify(BUNDLES_QUERY.keys)}, r)) for r in db.execute(${JSON.stringify(selectOf(BUNDLES_QUERY))})]
+activations = [dict(zip(${JSON.stringify(ACTIVATIONS_QUERY.keys)}, r)) for r in db.execute(${JSON.stringify(selectOf(ACTIVATIONS_QUERY))})]
 print(json.dumps({"exists": True, "bundles": bundles, "activations": activations}))
 `;
 

@@ -1,8 +1,10 @@
 """Writes the SQLite files bundle-store-reader.test.ts reads, and beside each the answer of
 bundle-wire.ts's READ_STORE_PY (SQLite's own) as <name>.expected.json. Run from this folder:
-    python3 make-bundle-stores.py <a file holding bundle-wire.ts READ_STORE_PY>
-Deterministic (seeded), so the files only change when this script does."""
-import json, os, random, sqlite3, subprocess, sys
+    npx tsx -e 'import {READ_STORE_PY} from "../../bundle-wire.ts"; process.stdout.write(READ_STORE_PY)' > /tmp/read-store.py
+    python3 make-bundle-stores.py /tmp/read-store.py
+Deterministic (seeded, no set order), so the files only change when this script or SQLite does,
+except wal-pending.sqlite3-wal: SQLite salts each -wal file's header at random."""
+import json, os, random, shutil, sqlite3, subprocess, sys
 
 SCHEMA = open(os.path.join(os.path.dirname(__file__), "schema.sql")).read()
 rng = random.Random(17)
@@ -55,7 +57,7 @@ ids = []
 names = set()
 while len(names) < 300:
     names.add("".join(rng.choice("abcXYZ-_.0\u00e9\ue000\U0001f600") for _ in range(rng.randint(1, 12))))
-for n in sorted(names, key=lambda _: rng.random()):
+for n in sorted(sorted(names), key=lambda _: rng.random()):
     ids.append(bundle(db, n, f"{rng.randint(0, 9)}.{rng.randint(0, 9)}.0", rng.choice(["installed", "activated", "failed", "deactivated"])))
 bundle(db, None, "0.0.1")
 bundle(db, None, "0.0.2")
@@ -78,17 +80,59 @@ activation(db, bundle_old, "t")
 db.commit()
 db.close()
 
-# What only SQLite can answer: WAL, UTF-16, a REAL and a BLOB where text is read, a missing table.
+# A WAL database after its last connection closed (every frame checkpointed into the file), UTF-16,
+# a REAL given to a TEXT column (stored as TEXT), TEXT a lax decoder would change (a leading U+FEFF,
+# NUL inside, a genuine U+FFFD, a character beyond U+FFFF), an INTEGER where the column has no type.
 db = fresh("wal", journal="WAL")
 bundle(db, "in-the-wal")
 db.commit()
 db.close()
 db = fresh("utf16", encoding="UTF-16le")
 bundle(db, "utf16")
+bundle(db, "\ufeffbom \U0001f600")
 db.commit()
 db.close()
 db = fresh("real-version")
 db.execute("INSERT INTO extensions (name, version, state) VALUES ('r', 1.5, 'installed')")
+db.commit()
+db.close()
+db = fresh("text-edges")
+for n in ["\ufeffbom-first", "nul\x00inside", "\ufffd-genuine", "\U0001f600", "plain"]:
+    bundle(db, n)
+activation(db, 1, "\ufeff", None, "a\x00b")
+db.commit()
+db.close()
+db = fresh("untyped-integer", schema=SCHEMA.replace("version TEXT", "version"))
+db.execute("INSERT INTO extensions (name, version, state) VALUES ('i', 7, 'installed')")
+db.commit()
+db.close()
+
+# What only SQLite can answer: a WAL database whose last commit is still in its -wal file, an
+# INTEGER beyond 2^53 or a REAL (a column without a type keeps them), a BLOB where text is read, TEXT
+# that is not UTF-8, a missing table.
+db = fresh("wal-pending", journal="WAL")
+db.execute("PRAGMA wal_autocheckpoint = 0")
+bundle(db, "in-the-file")
+db.commit()
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+bundle(db, "only-in-the-wal")
+db.commit()
+# A copy while the connection is open: closing the last connection checkpoints and removes the -wal.
+for suffix in ("", "-wal"):
+    shutil.copyfile(f"wal-pending.sqlite3{suffix}", f"wal-pending.copy{suffix}")
+db.close()
+for suffix in ("", "-wal"):
+    os.replace(f"wal-pending.copy{suffix}", f"wal-pending.sqlite3{suffix}")
+db = fresh("untyped-big-integer", schema=SCHEMA.replace("version TEXT", "version"))
+db.execute("INSERT INTO extensions (name, version, state) VALUES ('b', 9007199254740993, 'installed')")
+db.commit()
+db.close()
+db = fresh("untyped-real", schema=SCHEMA.replace("version TEXT", "version"))
+db.execute("INSERT INTO extensions (name, version, state) VALUES ('r', 1.5, 'installed')")
+db.commit()
+db.close()
+db = fresh("not-utf8")
+db.execute("INSERT INTO extensions (name, version, state) VALUES (CAST(x'6e6f74ff' AS TEXT), '1', 'installed')")
 db.commit()
 db.close()
 db = fresh("blob-name")
@@ -99,15 +143,22 @@ db = fresh("no-activations", schema=SCHEMA.split("CREATE TABLE IF NOT EXISTS ext
 db.close()
 
 reader = sys.argv[1]
-for name in ["empty", "typical", "large", "altered", "wal", "utf16", "real-version", "blob-name", "no-activations"]:
+names = ["empty", "typical", "large", "altered", "wal", "utf16", "real-version", "text-edges", "untyped-integer",
+         "wal-pending", "untyped-big-integer", "untyped-real", "blob-name", "not-utf8", "no-activations"]
+for name in names:
+    # wal-pending is answered with its -wal (as SQLite in the container reads it); a read-only reader leaves it as it is.
+    kept = {"-wal": open(f"{name}.sqlite3-wal", "rb").read()} if name == "wal-pending" else {}
     for suffix in ("-wal", "-shm"):
-        if os.path.exists(f"{name}.sqlite3{suffix}"):
+        if os.path.exists(f"{name}.sqlite3{suffix}") and suffix not in kept:
             os.remove(f"{name}.sqlite3{suffix}")
     r = subprocess.run([sys.executable, reader, f"{name}.sqlite3"], capture_output=True, text=True)
     answer = json.loads(r.stdout) if r.returncode == 0 else {"sqliteFails": r.stderr.strip().splitlines()[-1]}
     for suffix in ("-wal", "-shm"):
         if os.path.exists(f"{name}.sqlite3{suffix}"):
             os.remove(f"{name}.sqlite3{suffix}")
+    for suffix, data in kept.items():
+        with open(f"{name}.sqlite3{suffix}", "wb") as f:
+            f.write(data)
     with open(f"{name}.expected.json", "w") as f:
         json.dump(answer, f, indent=1 if len(json.dumps(answer)) < 5000 else None, ensure_ascii=False)
         f.write("\n")
