@@ -1,3 +1,4 @@
+import FileSchedule from "./src/run/file-schedule.ts";
 import { defineConfig } from "vitest/config";
 
 // A conformance run that publishes a report sets DISTCHECK_RESULTS_DIR: Allure results (allure-vitest)
@@ -52,8 +53,12 @@ export default defineConfig({
           hookTimeout: 600_000,
           globalSetup: ["suites/support/global-setup.ts"],
           setupFiles: ["suites/support/worker-setup.ts"],
-          // Cells run in parallel inside a file (describe.concurrent); files share the engine.
-          fileParallelism: false,
+          // Cells run in parallel inside a file (describe.concurrent), and two files at once: the
+          // timing suite waits out grace periods while another file keeps the cores busy
+          // (src/run/file-schedule.ts says which files start first).
+          fileParallelism: true,
+          maxWorkers: 2,
+          sequence: { sequencer: FileSchedule },
         },
       },
       {

@@ -125,7 +125,7 @@ describe.concurrent.each(cells)("checksum and download on $id", (cell: Cell) => 
     host = await bootHost(cell, {
       files: [previous, candidate, hostile],
       extraFiles: SIZED.map((a) => ({ target: a.path, content: a.content })),
-      settings: { downloadTimeoutS: DOWNLOAD_TIMEOUT_S, maxDownloadBytes: MAX_DOWNLOAD_BYTES },
+      timed: true, settings: { downloadTimeoutS: DOWNLOAD_TIMEOUT_S, maxDownloadBytes: MAX_DOWNLOAD_BYTES },
     });
     sidecar = await DownloadSidecar.start(cell, await networkOf(host.container), [previous, candidate, hostile, ...SIZED], factor);
     await prepareHarnessDir(host.container);

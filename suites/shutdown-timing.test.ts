@@ -142,10 +142,10 @@ describe.concurrent.each(cells)("shutdown timing on $id", (cell) => {
       // start_check (INTERFACE.md): how soon an exit counts as "failed to start" (ARC-16). A crash at start
       // takes longer than the 1 s default under emulation, so the window grows with the platform (at most 10 s).
       arc
-        ? bootHost(cell, { files: [archive("arc-ignores-sigterm"), archive("arc-slow-stop"), archive("arc-basic"), archive("arc-basic-next"), archive("arc-upgrade-broken"), archive("arc-crash-at-start"), archive("arc-exit-code")], extraFiles: GENERATED, settings: { startCheckS: Math.min(Math.max(1, factor), 10) } })
+        ? bootHost(cell, { files: [archive("arc-ignores-sigterm"), archive("arc-slow-stop"), archive("arc-basic"), archive("arc-basic-next"), archive("arc-upgrade-broken"), archive("arc-crash-at-start"), archive("arc-exit-code")], extraFiles: GENERATED, timed: true, settings: { startCheckS: Math.min(Math.max(1, factor), 10) } })
         : undefined,
-      bootHost(cell, { wheels: ORDER_WHEELS.map((n) => sampleWheel(cell, n)), settings: { gracefulTimeoutS: GRACEFUL_TIMEOUT } }),
-      bootHost(cell, { wheels: [sampleWheel(cell, SLOW_WHEEL)], files: arc ? [archive("arc-ignores-sigterm")] : [], extraFiles: arc ? GENERATED : [], settings: { gracefulTimeoutS: GRACEFUL_TIMEOUT } }),
+      bootHost(cell, { wheels: ORDER_WHEELS.map((n) => sampleWheel(cell, n)), timed: true, settings: { gracefulTimeoutS: GRACEFUL_TIMEOUT } }),
+      bootHost(cell, { wheels: [sampleWheel(cell, SLOW_WHEEL)], files: arc ? [archive("arc-ignores-sigterm")] : [], extraFiles: arc ? GENERATED : [], timed: true, settings: { gracefulTimeoutS: GRACEFUL_TIMEOUT } }),
     ]);
     const failed = boots.find((b): b is PromiseRejectedResult => b.status === "rejected");
     if (failed) {

@@ -35,6 +35,12 @@ export interface CellContainerOptions {
   command?: string[];
   /** Extra labels on top of the run labels. */
   labels?: Record<string, string>;
+  /**
+   * The container's CPU weight against the other containers (docker's --cpu-shares; 1024 each by
+   * default). Suite files run two at a time: a suite that measures how long the host takes gives its
+   * hosts a larger weight, so the other file's emulated processes take only the CPU they leave.
+   */
+  cpuShares?: number;
 }
 
 /** A started cell container. `await using` stops and removes it. */
@@ -99,6 +105,15 @@ export interface StartedCellContainer extends AsyncDisposable {
    * these itself.
    */
   imageDirectories(): Promise<string[]>;
+  /**
+   * The folders of the container's own layer (its overlay upper directory: every folder the
+   * container made, or copied up because an entry in it was made, changed or removed), read on the
+   * engine's machine when the harness runs there and may read the engine's storage; undefined
+   * otherwise (a remote engine, another storage driver, no permission). Only these can differ from
+   * the image, so a snapshot stats them instead of every folder of the image (imageDirectories).
+   * Names are listed, nothing in the layer is opened, followed or extracted.
+   */
+  layerDirectories(): Promise<string[] | undefined>;
   /**
    * The processes running in the container, through the Engine API's top endpoint (ps runs on the
    * engine's machine, natively). Pids are the engine machine's, not the container's own namespace:

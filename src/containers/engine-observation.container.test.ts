@@ -145,12 +145,22 @@ describe.each(cells)("Engine API observation on $platform.id", (cell) => {
   it("the whole-filesystem diff from changes + stats + the image equals the diff of two find snapshots", async () => {
     await sh(c, "mkdir -p /var/tmp/distcheck-harness && printf 'seed\\n' > /etc/distcheck-seed && touch /tmp/kept");
     const before = await snapshotLayer(c);
+    // The same snapshots where the engine's storage cannot be read here: every folder of the image is stat-ed.
+    const remote: StartedCellContainer = Object.assign(Object.create(c) as StartedCellContainer, { layerDirectories: async () => undefined });
+    const beforeRemote = await snapshotLayer(remote);
     const findBefore = await findSnapshot(c);
     // Acting: an added file, an image file rewritten, one only touched, one chmod-ed, one deleted, a
     // file added and removed again (its folder's mtime moves), a new folder, the seed changed.
     await new Promise((r) => setTimeout(r, 1100));
     await sh(c, "printf 'new\\n' > /etc/distcheck-new && printf '# x\\n' >> /etc/debian_version && touch /etc/issue && chmod 600 /etc/issue.net && rm /etc/motd && touch /usr/local/tmpfile && rm /usr/local/tmpfile && mkdir -p /opt/distcheck/deep && printf 'changed\\n' > /etc/distcheck-seed && rm /tmp/kept && rm -r /etc/skel");
     const ours = await diffLayerSince(c, before);
+    expect(summary(await diffLayerSince(remote, beforeRemote)), "with every folder of the image stat-ed").toEqual(summary(ours));
+    // Read on this machine (a local engine, run as root): the container's own folders, not the image's thousand.
+    const layer = await c.layerDirectories();
+    expect(layer, "the overlay upper directory was read").toBeDefined();
+    expect(layer).toEqual(expect.arrayContaining(["/etc", "/usr/local", "/opt/distcheck/deep"]));
+    expect(layer).not.toContain("/usr/lib");
+    expect(layer!.length).toBeLessThan((await c.imageDirectories()).length / 10);
     const oracle = diffSnapshots(findBefore, await findSnapshot(c));
     // One difference, in what is listed and never in whether anything is: of a folder of the image
     // removed whole, the engine names the folder alone, find each path that was in it.

@@ -9,6 +9,8 @@ import { Parser as TarParser } from "tar";
 import { dockerOptions, resolveEndpoint } from "../engine/docker-engine.ts";
 import { testcontainersOn } from "./testcontainers-engine.ts";
 import { createHash } from "node:crypto";
+import type { Dirent } from "node:fs";
+import { lstat, readdir } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import { EXEC_COUNTS, execKey, type AttachedProcess, type CellContainerFactory, type CellContainerOptions, type ContainerChange, type ContainerProcess, type ExecOptions, type ExecResult, type FileToPut, type PathStat, type ReadOptions, type StartedCellContainer, type StoppedCellContainer, type TreeEntry, type TreeOptions } from "./cell-container.ts";
 import { awaitFirstProcess, elfMachine, pathStatOf } from "./engine-observation.ts";
@@ -37,6 +39,11 @@ process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 class CellGenericContainer extends GenericContainer {
   withPidsLimit(limit: number): this {
     this.hostConfig.PidsLimit = limit;
+    return this;
+  }
+
+  withCpuShares(shares: number): this {
+    this.hostConfig.CpuShares = shares;
     return this;
   }
 
@@ -297,6 +304,15 @@ class StartedTestcontainersCell implements StartedCellContainer {
     return found;
   }
 
+  async layerDirectories(): Promise<string[] | undefined> {
+    const info = (await engineClient(this.cell)
+      .getContainer(this.id)
+      .inspect()
+      .catch((cause: unknown) => Promise.reject(containerFailure("container_exec_failed", this.cell, this.id, "inspect it", cause)))) as { GraphDriver?: { Name?: string; Data?: Record<string, string> } };
+    const upper = info.GraphDriver?.Name === "overlay2" ? info.GraphDriver.Data?.UpperDir : undefined;
+    return upper === undefined ? undefined : foldersUnder(upper);
+  }
+
   async imageDirectories(): Promise<string[]> {
     const docker = engineClient(this.cell);
     const fail = (what: string) => (cause: unknown) => containerFailure("container_image_stat_failed", this.cell, this.id, what, cause);
@@ -371,6 +387,45 @@ async function statIn(container: Docker.Container, path: string, fail: (cause: u
   }
 }
 
+/**
+ * Every folder below `root` on this machine, as container paths ("/" for root itself), or undefined
+ * when `root` cannot be read here (the engine runs elsewhere, or storage is not ours to read).
+ * Symbolic links are never followed; only folder entries are descended into.
+ */
+async function foldersUnder(root: string): Promise<string[] | undefined> {
+  try {
+    if (!(await lstat(root)).isDirectory()) return undefined;
+  } catch {
+    return undefined;
+  }
+  const found: string[] = ["/"];
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (cause) {
+      // Removed while listed (the container deleted it): gone, as the stat that follows will say.
+      if ((cause as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw cause;
+    }
+    await Promise.all(
+      entries
+        .filter((e) => e.isDirectory())
+        .map((e) => {
+          const child = `${rel}/${e.name}`;
+          found.push(child);
+          return walk(`${dir}/${e.name}`, child);
+        }),
+    );
+  };
+  try {
+    await walk(root, "");
+  } catch {
+    return undefined;
+  }
+  return found;
+}
+
 /** The body of the first regular file in a tar (what the engine returns for one file). */
 function firstFileOfTar(tar: Buffer, path: string): Buffer {
   if (tar.length < 512) throw new ContainerError("container_file_missing", `No file at ${path} in the container`);
@@ -403,6 +458,7 @@ export class TestcontainersCellFactory implements CellContainerFactory {
       .withPidsLimit(cell.platform.pidsLimit)
       .withInit()
       .withEnvironment({ ...containerEnv(cell.platform.info), ...options.env });
+    if (options.cpuShares !== undefined) container.withCpuShares(options.cpuShares);
     if (options.network) container.withNetworkMode(options.network.name).withNetworkAliases(...(options.network.aliases ?? []));
     else container.withNetworkMode("none");
     if (options.files?.length) {

@@ -33,6 +33,8 @@ export interface HostBootOptions {
   launch?: HostLaunch;
   env?: Record<string, string>;
   files?: FileToPut[];
+  /** The container's CPU weight (CellContainerOptions.cpuShares). */
+  cpuShares?: number;
   /** How long the host may take to become ready, before the platform's timing factor. @default 20000 */
   readyTimeoutMs?: number;
   timingFactor?: number;
@@ -99,7 +101,7 @@ export class BootedHost implements AsyncDisposable, HostHttp {
   /** Starts a container for the cell and boots the host in it. */
   static async start(factory: CellContainerFactory, engine: ContainerEngine, options: HostBootOptions): Promise<BootedHost> {
     const t0 = performance.now();
-    const container = await factory.start(options.cell, { image: options.image, network: { name: options.network }, env: options.env, files: options.files ?? [] });
+    const container = await factory.start(options.cell, { image: options.image, network: { name: options.network }, env: options.env, files: options.files ?? [], cpuShares: options.cpuShares });
     const host = new BootedHost(container, engine, options);
     try {
       const t1 = performance.now();

@@ -94,16 +94,19 @@ const recordOf = (st: PathStat): PathRecord => ({ type: st.type, size: st.size, 
 export async function snapshotLayer(container: StartedCellContainer, options: { exclude?: string[] } = {}): Promise<LayerSnapshot> {
   const exclude = ["/proc", "/sys", "/dev", WITNESS_FILE, HARNESS_DIR, ...(options.exclude ?? [])];
   const excluded = excludedBy(exclude);
-  const [all, directories] = await Promise.all([container.changes(), container.imageDirectories()]);
+  // The folders of the container's own layer when the engine's storage can be read here (a handful),
+  // else every folder of the image (about a thousand archive stats).
+  const [all, directories] = await Promise.all([container.changes(), container.layerDirectories().then((d) => d ?? container.imageDirectories())]);
   const changes = all.filter((c) => !excluded(c.path));
   const records = new Map<string, PathRecord | null>();
   // The changes endpoint leaves out a folder whose only change is its mtime (an entry made and
-  // removed again); find saw that, so every folder of the image is stat-ed as well.
+  // removed again); find saw that, so the folders that can differ from the image are stat-ed too.
   const deleted = new Set(changes.filter((c) => c.kind === "deleted").map((c) => c.path));
   const toStat = [...new Set([...changes.filter((c) => c.kind !== "deleted").map((c) => c.path), ...ENGINE_MOUNTED, ...directories.filter((d) => !excluded(d) && !deleted.has(d))])];
   for (const c of changes) if (c.kind === "deleted") records.set(c.path, null);
-  for (let i = 0; i < toStat.length; i += 64) {
-    const batch = toStat.slice(i, i + 64);
+  // 16 at a time: each archive stat mounts the container's volumes in the engine (file descriptors).
+  for (let i = 0; i < toStat.length; i += 16) {
+    const batch = toStat.slice(i, i + 16);
     const stats = await Promise.all(batch.map((p) => container.stat(p)));
     // Gone between the two calls: deleted.
     batch.forEach((p, j) => records.set(p, stats[j] ? recordOf(stats[j]!) : null));

@@ -78,7 +78,15 @@ export interface BootHostOptions {
   /** A launch of the adapter's own (its HST-01 defaults probe) instead of the settings'. */
   launch?: HostLaunch;
   env?: Record<string, string>;
+  /**
+   * The suite measures how long this host takes (stop timing, poll spacing): its container gets
+   * TIMING_CPU_SHARES, so the suite file running beside it does not slow the host it times.
+   */
+  timed?: boolean;
 }
+
+/** CPU weight of a timed host's container: 8 times a default container's (1024). */
+export const TIMING_CPU_SHARES = 8192;
 
 /**
  * The host image of a cell at a core version: hosts that take the version at boot run their one
@@ -149,6 +157,7 @@ async function startHost(cell: Cell, options: BootHostOptions): Promise<BootedHo
     env: options.env,
     files,
     timingFactor: timingFactorOf(cell),
+    cpuShares: options.timed ? TIMING_CPU_SHARES : undefined,
   });
   return host;
 }
