@@ -257,10 +257,21 @@ export class DockerEngine implements ContainerEngine {
 
   async removeNetwork(id: string): Promise<void> {
     await this.request(`remove network ${id.slice(0, 12)}`, async () => {
+      const network = this.docker.getNetwork(id);
       try {
-        await this.docker.getNetwork(id).remove();
+        await network.remove();
       } catch (error) {
-        if (statusOf(error) !== 404) throw error;
+        if (statusOf(error) === 404) return;
+        if (statusOf(error) !== 403 || !/active endpoints/.test(String((error as Error).message))) throw error;
+        // Its containers are removed first, so what is left are endpoints an engine failed to release
+        // when it removed them (seen after "too many open files"): disconnect them by name, then remove.
+        const info = (await network.inspect()) as { Containers?: Record<string, { Name?: string }> };
+        for (const [endpoint, c] of Object.entries(info.Containers ?? {})) {
+          await network.disconnect({ Container: c.Name ?? endpoint.replace(/^ep-/, ""), Force: true }).catch((e: unknown) => {
+            if (statusOf(e) !== 404) throw e;
+          });
+        }
+        await network.remove();
       }
     });
   }
