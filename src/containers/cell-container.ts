@@ -127,6 +127,14 @@ export interface StartedCellContainer extends AsyncDisposable {
 export interface ReadOptions {
   /** Follow a symbolic link at `path` itself (as `cat` does); links along the way always are. @default false */
   followSymlinks?: boolean;
+  /**
+   * For a file that only grows (a witness or watch log polled until a line appears): stat it first
+   * (an archive HEAD, well under a millisecond of the engine's CPU) and hand back the bytes read last
+   * time when its size, mode and mtime (nanoseconds) are unchanged, instead of reading it again (an
+   * archive GET costs the engine about 40 ms of CPU: it starts a tar process). Not for a file a test
+   * may rewrite in place with its old size and mtime. @default false
+   */
+  reuseIfUnchanged?: boolean;
 }
 
 export interface TreeOptions {

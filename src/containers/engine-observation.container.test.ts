@@ -118,6 +118,21 @@ describe.each(cells)("Engine API observation on $platform.id", (cell) => {
     expect(tree.filter((e) => e.type === "f").map((e) => `${e.size} .${e.path.slice("/tmp/t".length)}`).sort()).toEqual(sizes);
   });
 
+  it("readFile with reuseIfUnchanged hands back what the file holds now: appended, rewritten, removed", async () => {
+    const f = "/tmp/reuse.jsonl";
+    await sh(c, `printf 'one\\n' > ${f}`);
+    const read = (): Promise<string | undefined> => c.readFileIfExists(f, { reuseIfUnchanged: true }).then((b) => b?.toString("utf8"));
+    expect(await read()).toBe("one\n");
+    expect(await read(), "unchanged").toBe("one\n");
+    await sh(c, `printf 'two\\n' >> ${f}`);
+    expect(await read(), "appended").toBe("one\ntwo\n");
+    // Same size, new content and mtime: a rewrite is read again.
+    await sh(c, `printf 'uno\\ndos\\n' > ${f}`);
+    expect(await read(), "rewritten").toBe("uno\ndos\n");
+    await sh(c, `rm ${f}`);
+    expect(await read(), "removed").toBeUndefined();
+  });
+
   it("attach() keeps a process's stdin and output open to the harness, and its end is its exit", async () => {
     const proc = await c.attach(["sh", "-c", 'read a; echo "got $a"; read b; echo "got $b"; exit 3']);
     let out = "";

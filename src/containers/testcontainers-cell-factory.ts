@@ -175,12 +175,28 @@ class StartedTestcontainersCell implements StartedCellContainer {
     }
   }
 
+  /** What readFile read last of a path, by the stat it had (ReadOptions.reuseIfUnchanged). */
+  private readonly lastRead = new Map<string, { stamp: string; bytes: Buffer }>();
+
   async readFile(path: string, options: ReadOptions = {}): Promise<Buffer> {
     // The archive endpoint resolves links along the path inside the container's root but hands over
     // a link at the end as the link itself; its stat names where that link leads.
     if (options.followSymlinks) {
       const st = await this.stat(path);
-      if (st?.type === "l") return this.readFile(st.linkTarget);
+      if (st?.type === "l") return this.readFile(st.linkTarget, { reuseIfUnchanged: options.reuseIfUnchanged });
+    }
+    if (options.reuseIfUnchanged) {
+      const st = await this.stat(path);
+      if (!st) throw containerFailure("container_file_missing", this.cell, this.id, `read ${path}`, Object.assign(new Error("no such file"), { statusCode: 404 }));
+      const stamp = `${st.type} ${st.size} ${st.mode} ${st.mtime}`;
+      const last = this.lastRead.get(path);
+      if (last?.stamp === stamp) return last.bytes;
+      const bytes = await this.readFile(path);
+      // Kept only when the file did not change while it was read (the stat after agrees).
+      const after = await this.stat(path);
+      if (after && `${after.type} ${after.size} ${after.mode} ${after.mtime}` === stamp && bytes.length === st.size) this.lastRead.set(path, { stamp, bytes });
+      else this.lastRead.delete(path);
+      return bytes;
     }
     const chunks: Buffer[] = [];
     try {

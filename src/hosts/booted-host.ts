@@ -4,7 +4,7 @@ import { KEEP_VARIABLE } from "../run/run-identity.ts";
 import type { BundleApi } from "./bundle-wire.ts";
 import type { KernelApi } from "./kernel-wire.ts";
 import { request as httpRequest } from "node:http";
-import type { CellContainerFactory, FileToPut, StartedCellContainer } from "../containers/cell-container.ts";
+import type { CellContainerFactory, FileToPut, ReadOptions, StartedCellContainer } from "../containers/cell-container.ts";
 import type { ContainerEngine, StreamingExec } from "../engine/container-engine.ts";
 import { platformFailure } from "../engine/exec-format-failure.ts";
 import { DistcheckError } from "../errors/distcheck-error.ts";
@@ -216,8 +216,8 @@ export class BootedHost implements AsyncDisposable, HostHttp {
     return this.container.exec(command);
   }
 
-  readFileIfExists(path: string): Promise<Buffer | undefined> {
-    return this.container.readFileIfExists(path);
+  readFileIfExists(path: string, options?: ReadOptions): Promise<Buffer | undefined> {
+    return this.container.readFileIfExists(path, options);
   }
 
   exists(path: string): Promise<boolean> {
@@ -337,7 +337,7 @@ export class BootedHost implements AsyncDisposable, HostHttp {
   /** What sample extensions reported they did (INTERFACE.md witness protocol). */
   async witness(): Promise<WitnessLine[]> {
     // Read through the Engine API: no process starts in the container (under qemu each costs hundreds of ms).
-    const bytes = await this.container.readFileIfExists(WITNESS_FILE);
+    const bytes = await this.container.readFileIfExists(WITNESS_FILE, { reuseIfUnchanged: true });
     if (bytes === undefined) return [];
     return bytes.toString("utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as WitnessLine);
   }

@@ -121,8 +121,10 @@ export async function readStoredBundles(http: HostHttp, file: string, attempts =
     if (i > 0) await new Promise((r) => setTimeout(r, 20 * i));
     if (await walInUse(http, file)) return undefined;
     if (await http.exists(journal)) continue;
-    const first = await http.readFileIfExists(file);
-    const second = first === undefined ? undefined : await http.readFileIfExists(file);
+    // The second read is the first's bytes again when a stat finds the file as it was during the
+    // first (size, mode, mtime in nanoseconds; ReadOptions.reuseIfUnchanged): a commit moves its mtime.
+    const first = await http.readFileIfExists(file, { reuseIfUnchanged: true });
+    const second = first === undefined ? undefined : await http.readFileIfExists(file, { reuseIfUnchanged: true });
     if (await http.exists(journal)) continue;
     if (await walInUse(http, file)) return undefined;
     if (first === undefined) return { exists: false, bundles: [], activations: [] };

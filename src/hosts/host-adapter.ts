@@ -1,3 +1,4 @@
+import type { ReadOptions } from "../containers/cell-container.ts";
 import type { FileToPut } from "../containers/cell-container.ts";
 import type { ContainerEngine } from "../engine/container-engine.ts";
 import type { ProgressSink } from "../images/image-builder.ts";
@@ -84,7 +85,7 @@ export interface HostHttp {
   /** Runs a command in the host's container: only to act in it, or where nothing else can look (each is an emulated process under qemu). */
   exec(command: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** A file's bytes in the host's container, undefined when there is none (Engine API, no process). */
-  readFileIfExists(path: string): Promise<Buffer | undefined>;
+  readFileIfExists(path: string, options?: ReadOptions): Promise<Buffer | undefined>;
   /** Whether anything exists at a path in the host's container (Engine API, no process). */
   exists(path: string): Promise<boolean>;
 }

@@ -146,7 +146,7 @@ export class PidWatch {
 }
 
 async function readJsonLines(host: BootedHost, file: string): Promise<Array<Record<string, unknown>>> {
-  const bytes = await host.container.readFileIfExists(file);
+  const bytes = await host.container.readFileIfExists(file, { reuseIfUnchanged: true });
   if (bytes === undefined) return [];
   return bytes.toString("utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
