@@ -8,10 +8,10 @@ import Docker from "dockerode";
 import { Parser as TarParser } from "tar";
 import { dockerOptions, resolveEndpoint } from "../engine/docker-engine.ts";
 import { testcontainersOn } from "./testcontainers-engine.ts";
+import { followExec } from "../engine/followed-exec.ts";
 import { createHash } from "node:crypto";
 import type { Dirent } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
-import { PassThrough } from "node:stream";
 import { EXEC_COUNTS, execKey, type AttachedProcess, type CellContainerFactory, type CellContainerOptions, type ContainerChange, type ContainerProcess, type ExecOptions, type ExecResult, type FileToPut, type PathStat, type ReadOptions, type StartedCellContainer, type StoppedCellContainer, type TreeEntry, type TreeOptions } from "./cell-container.ts";
 import { awaitFirstProcess, elfMachine, pathStatOf } from "./engine-observation.ts";
 
@@ -134,35 +134,17 @@ class StartedTestcontainersCell implements StartedCellContainer {
       const machine = platformFailure({ where: `Cell ${this.cell.id}`, what: `\`${command.join(" ")}\``, platform: this.cell.platform.info, endpoint: cellEndpoint(this.cell) }, await firstProcessLog(this.cell, this.id));
       throw machine ?? containerFailure("container_exec_failed", this.cell, this.id, `run \`${command.join(" ")}\``, cause);
     });
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    docker.modem.demuxStream(stream, stdout, stderr);
-    const listeners: Array<(text: string, s: "stdout" | "stderr") => void> = [];
-    const backlog: Array<[string, "stdout" | "stderr"]> = [];
-    let head = "";
-    const emit = (text: string, s: "stdout" | "stderr"): void => {
-      if (head.length < 4096) head += text;
-      if (listeners.length === 0) backlog.push([text, s]);
-      for (const l of listeners) l(text, s);
-    };
-    stdout.on("data", (c: Buffer) => emit(c.toString("utf8"), "stdout"));
-    stderr.on("data", (c: Buffer) => emit(c.toString("utf8"), "stderr"));
-    const exit = new Promise<number>((resolve, reject) => {
-      stream.on("end", () => {
-        const unrunnable = execFormatFailure(head, { where: `Cell ${this.cell.id}`, command, platform: this.cell.platform.info, endpoint: cellEndpoint(this.cell) });
-        if (unrunnable) return reject(unrunnable);
-        exec.inspect().then((info) => resolve(info.ExitCode ?? -1), (cause: unknown) => reject(containerFailure("container_exec_failed", this.cell, this.id, `inspect the exit of \`${command.join(" ")}\``, cause)));
-      });
-      stream.on("error", (cause: unknown) => reject(containerFailure("container_exec_failed", this.cell, this.id, `run \`${command.join(" ")}\``, cause)));
+    const followed = followExec(docker.modem, exec, stream, {
+      command,
+      unrunnable: (head) => execFormatFailure(head, { where: `Cell ${this.cell.id}`, command, platform: this.cell.platform.info, endpoint: cellEndpoint(this.cell) }),
+      failure: (what, cause) => containerFailure("container_exec_failed", this.cell, this.id, what, cause),
     });
+    const exit = followed.exit;
     // Nobody may await the exit of a helper that lives as long as its container.
     exit.catch(() => undefined);
     return {
       write: (text) => void stream.write(text),
-      onOutput(listener) {
-        listeners.push(listener);
-        for (const [text, s] of backlog.splice(0)) listener(text, s);
-      },
+      onOutput: (listener) => followed.onOutput(listener),
       exit,
     };
   }

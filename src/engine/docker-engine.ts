@@ -3,7 +3,7 @@ import Docker from "dockerode";
 import { DistcheckError, InfrastructureError, ImageBuildError } from "../errors/distcheck-error.ts";
 import type { ContainerEngine, EngineContainer, EngineImage, EngineNetwork, FilesystemChange, StreamingExec } from "./container-engine.ts";
 import { execFormatFailure } from "./exec-format-failure.ts";
-import { PassThrough } from "node:stream";
+import { followExec } from "./followed-exec.ts";
 import type { PlatformInfo } from "../platform/platforms.ts";
 
 export const LOCAL_SOCKET = "unix:///var/run/docker.sock";
@@ -191,35 +191,11 @@ export class DockerEngine implements ContainerEngine {
       const exec = await this.docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Env: options.env, WorkingDir: options.workingDir });
       return { exec, stream: await exec.start({ hijack: true, stdin: false }) };
     });
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    this.docker.modem.demuxStream(stream, stdout, stderr);
-    const listeners: Array<(text: string, s: "stdout" | "stderr") => void> = [];
-    const backlog: Array<[string, "stdout" | "stderr"]> = [];
-    // The first output, where the engine reports a command the kernel could not execute.
-    let head = "";
-    const emit = (text: string, s: "stdout" | "stderr"): void => {
-      if (head.length < 4096) head += text;
-      if (listeners.length === 0) backlog.push([text, s]);
-      for (const l of listeners) l(text, s);
-    };
-    stdout.on("data", (c: Buffer) => emit(c.toString("utf8"), "stdout"));
-    stderr.on("data", (c: Buffer) => emit(c.toString("utf8"), "stderr"));
-    const exit = new Promise<number>((resolve, reject) => {
-      stream.on("end", () => {
-        const unrunnable = execFormatFailure(head, { where: options.where ?? `container ${containerId.slice(0, 12)}`, command: cmd, platform: options.platform, endpoint: this.endpoint });
-        if (unrunnable) return reject(unrunnable);
-        exec.inspect().then((info) => resolve(info.ExitCode ?? -1), (cause: unknown) => reject(engineFailure(this.endpoint, `inspect the exit of \`${cmd.join(" ")}\``, cause)));
-      });
-      stream.on("error", (cause: unknown) => reject(engineFailure(this.endpoint, what, cause)));
+    return followExec(this.docker.modem, exec, stream, {
+      command: cmd,
+      unrunnable: (head) => execFormatFailure(head, { where: options.where ?? `container ${containerId.slice(0, 12)}`, command: cmd, platform: options.platform, endpoint: this.endpoint }),
+      failure: (w, cause) => engineFailure(this.endpoint, w.startsWith("run ") ? what : w, cause),
     });
-    return {
-      onOutput(listener) {
-        listeners.push(listener);
-        for (const [text, s] of backlog.splice(0)) listener(text, s);
-      },
-      exit,
-    };
   }
 
   async listContainers(labelFilter: string): Promise<EngineContainer[]> {
