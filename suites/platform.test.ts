@@ -22,6 +22,9 @@ describe.concurrent.each(cells)("platform on $id", (cell) => {
 
   beforeAll(async () => {
     container = await factory.start(cell, { image: inject("cellImages")[cell.id]!.base });
+    // Once, before the tests: they run concurrently, and a second put re-extracts every wheel while
+    // another test's pip reads them (pip saw a wheel vanish: "No such file or directory").
+    await container.putFiles(toContainer(allWheels(templateId)));
   }, scaledTimeout(cell, 30_000));
 
   afterAll(async () => {
@@ -45,7 +48,6 @@ describe.concurrent.each(cells)("platform on $id", (cell) => {
     // The oracle is the fixture index (what the harness built), not the container's answer.
     const wheels = allWheels(templateId);
     expect(wheels.length).toBeGreaterThan(0);
-    await container.putFiles(toContainer(wheels));
     // One pip call per batch, a batch holding one version of each distribution (upgrades come later).
     const batches: WheelIndexEntry[][] = [];
     for (const w of [...wheels].sort((a, b) => a.version.localeCompare(b.version, undefined, { numeric: true }))) {
@@ -71,7 +73,6 @@ describe.concurrent.each(cells)("platform on $id", (cell) => {
 
   it("resolves Requires-Dist between sample wheels from the local folder only", async () => {
     const wheels = allWheels(templateId);
-    await container.putFiles(toContainer(wheels));
     const user = wheels.find((w) => w.requiresDist.length > 0);
     expect(user, "a sample wheel with Requires-Dist").toBeDefined();
     const r = await container.exec(["python3", "-m", "pip", "install", "--no-index", "--find-links", CONTAINER_WHEELS, "--target", "/tmp/dep-check", containerPath(user!)]);
