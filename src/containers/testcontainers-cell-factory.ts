@@ -170,13 +170,13 @@ class StartedTestcontainersCell implements StartedCellContainer {
     if (options.reuseIfUnchanged) {
       const st = await this.stat(path);
       if (!st) throw containerFailure("container_file_missing", this.cell, this.id, `read ${path}`, Object.assign(new Error("no such file"), { statusCode: 404 }));
-      const stamp = `${st.type} ${st.size} ${st.mode} ${st.mtime}`;
+      const stamp = statStamp(st);
       const last = this.lastRead.get(path);
       if (last?.stamp === stamp) return last.bytes;
       const bytes = await this.readFile(path);
       // Kept only when the file did not change while it was read (the stat after agrees).
       const after = await this.stat(path);
-      if (after && `${after.type} ${after.size} ${after.mode} ${after.mtime}` === stamp && bytes.length === st.size) this.lastRead.set(path, { stamp, bytes });
+      if (after && statStamp(after) === stamp && bytes.length === st.size) this.lastRead.set(path, { stamp, bytes });
       else this.lastRead.delete(path);
       return bytes;
     }
@@ -423,6 +423,9 @@ async function foldersUnder(root: string): Promise<string[] | undefined> {
   }
   return found;
 }
+
+/** What a stat says of a file that changes when its content does (ReadOptions.reuseIfUnchanged). */
+const statStamp = (st: PathStat): string => `${st.type} ${st.size} ${st.mode} ${st.mtime}`;
 
 /** The body of the first regular file in a tar (what the engine returns for one file). */
 function firstFileOfTar(tar: Buffer, path: string): Buffer {

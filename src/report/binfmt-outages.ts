@@ -1,5 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import path from "node:path";
+import { readResultsList, writeResultsList } from "./results-list-file.ts";
 import type { BinfmtOutage } from "../engine/binfmt-watch.ts";
 import { binfmtFix } from "../engine/binfmt-registration.ts";
 import { platformInfo } from "../platform/platforms.ts";
@@ -9,12 +8,11 @@ import type { TestRecord, TestRecordError } from "./test-record.ts";
 export const BINFMT_OUTAGES_FILE = "binfmt-outages.json";
 
 export function writeBinfmtOutages(resultsDir: string, outages: readonly BinfmtOutage[]): void {
-  if (outages.length > 0) writeFileSync(path.join(resultsDir, BINFMT_OUTAGES_FILE), `${JSON.stringify(outages, null, 2)}\n`);
+  writeResultsList(resultsDir, BINFMT_OUTAGES_FILE, outages);
 }
 
 export function readBinfmtOutages(resultsDir: string): BinfmtOutage[] {
-  const file = path.join(resultsDir, BINFMT_OUTAGES_FILE);
-  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as BinfmtOutage[]) : [];
+  return readResultsList<BinfmtOutage>(resultsDir, BINFMT_OUTAGES_FILE);
 }
 
 export const BINFMT_DISABLED = "binfmt_disabled";

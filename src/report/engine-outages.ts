@@ -1,5 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import path from "node:path";
+import { readResultsList, writeResultsList } from "./results-list-file.ts";
 import type { EngineOutage } from "../engine/engine-watch.ts";
 import type { TestRecord, TestRecordError } from "./test-record.ts";
 
@@ -7,12 +6,11 @@ import type { TestRecord, TestRecordError } from "./test-record.ts";
 export const ENGINE_OUTAGES_FILE = "engine-outages.json";
 
 export function writeEngineOutages(resultsDir: string, outages: readonly EngineOutage[]): void {
-  if (outages.length > 0) writeFileSync(path.join(resultsDir, ENGINE_OUTAGES_FILE), `${JSON.stringify(outages, null, 2)}\n`);
+  writeResultsList(resultsDir, ENGINE_OUTAGES_FILE, outages);
 }
 
 export function readEngineOutages(resultsDir: string): EngineOutage[] {
-  const file = path.join(resultsDir, ENGINE_OUTAGES_FILE);
-  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as EngineOutage[]) : [];
+  return readResultsList<EngineOutage>(resultsDir, ENGINE_OUTAGES_FILE);
 }
 
 const at = (ms: number): string => new Date(ms).toISOString();
