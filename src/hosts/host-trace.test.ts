@@ -1,9 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
-import os from "node:os";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ContainerEngine } from "../engine/container-engine.ts";
+import { tempDirs } from "../testing/temp-dirs.ts";
 import { HostTrace, TRACE_DIR_VARIABLE } from "./host-trace.ts";
+
+const tmp = tempDirs("distcheck-trace-");
 
 const engine = { containerChanges: async () => [{ path: "/var/lib/distcheck-host/extensions", kind: "added" }] } as unknown as ContainerEngine;
 
@@ -13,7 +15,7 @@ describe("a host's repro trace", () => {
   });
 
   it("appends each HTTP exchange as it happens, then writes the log, the timeline and the filesystem diff on close", async () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), "distcheck-trace-"));
+    const root = tmp();
     const trace = HostTrace.open("linux-x86_64.bookworm.reference", "abcdef0123456789", { [TRACE_DIR_VARIABLE]: root })!;
     const dir = path.join(root, "host-linux-x86_64.bookworm.reference-abcdef012345");
     expect(trace.dir).toBe(dir);
@@ -34,7 +36,7 @@ describe("a host's repro trace", () => {
   });
 
   it("a stopped host has no timeline to read; the log and diff are still written", async () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), "distcheck-trace-"));
+    const root = tmp();
     const trace = HostTrace.open("c", "0123456789abcdef", { [TRACE_DIR_VARIABLE]: root })!;
     await trace.close({ log: "", running: false, events: async () => [] }, engine, "0123456789abcdef");
     expect(readdirSync(trace.dir).sort()).toEqual(["filesystem-diff.json", "host.log"]);

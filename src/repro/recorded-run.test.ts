@@ -1,12 +1,13 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { testId, testKey } from "../report/test-identity.ts";
+import { tempDirs } from "../testing/temp-dirs.ts";
 import type { TestRecord } from "../report/test-record.ts";
 import { failingTests, findTest, newestRun, openRun } from "./recorded-run.ts";
 import { resolveTargets } from "./repro.ts";
 
+const tmp = tempDirs("distcheck-repro-");
 const CELLS = ["linux-x86_64.bookworm.reference", "linux-aarch64.trixie.reference"];
 
 function record(cell: string, name: string, state: TestRecord["state"]): TestRecord {
@@ -40,7 +41,7 @@ function publishedRun(root: string, runId: string, records: TestRecord[]): strin
 }
 
 function fixture(): { root: string; run: string } {
-  const root = mkdtempSync(path.join(os.tmpdir(), "distcheck-repro-"));
+  const root = tmp();
   const run = publishedRun(root, "20260101T000000Z-aaaaaa", [
     record(CELLS[0]!, "ARC-09: a manifest with 21 keywords is refused", "passed"),
     record(CELLS[1]!, "ARC-09: a manifest with 21 keywords is refused", "failed"),

@@ -73,7 +73,10 @@ export function once<T>(fn: () => Promise<T>): () => Promise<T> {
 }
 
 // Runs inside the container: records, on the monotonic clock, when each pid stopped existing as a
-// live process (gone from /proc or a zombie), independently of the host under test.
+// live process (gone from /proc or a zombie), independently of the host under test. Each "gone"
+// line brackets the death: "alive_ms" is read before the last look that still found the process
+// alive, "t_ms" after the first look that found it gone. A starved watcher widens the bracket; it
+// never moves either end to the wrong side of the death.
 const PID_WATCH = String.raw`
 import json, os, sys, time
 out, pids = sys.argv[1], [int(p) for p in sys.argv[2:]]
@@ -87,20 +90,33 @@ def emit(record):
     fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.write(fd, (json.dumps(record) + "\n").encode())
     os.close(fd)
-emit({"event": "watching", "t_ms": time.monotonic() * 1000, "alive": {str(p): state(p) not in (None, "Z") for p in pids}})
+alive_ms = {}
+for pid in pids:
+    t = time.monotonic() * 1000
+    alive_ms[pid] = t if state(pid) not in (None, "Z") else None
+emit({"event": "watching", "t_ms": time.monotonic() * 1000, "alive": {str(p): alive_ms[p] is not None for p in pids}})
 left, deadline = set(pids), time.monotonic() + 900
 while left and time.monotonic() < deadline:
     for pid in list(left):
+        t = time.monotonic() * 1000
         if state(pid) in (None, "Z"):
-            emit({"event": "gone", "pid": pid, "t_ms": time.monotonic() * 1000})
+            emit({"event": "gone", "pid": pid, "t_ms": time.monotonic() * 1000, "alive_ms": alive_ms[pid]})
             left.discard(pid)
+        else:
+            alive_ms[pid] = t
     time.sleep(0.004)
 `;
 
-/** When a watched process was last seen alive, on the monotonic clock. */
+/**
+ * A watched process's death, bracketed on the monotonic clock: it was alive at `alive_ms` (null when
+ * it was already gone when the watcher started) and gone at `t_ms`. A check fails the host only on
+ * what the bracket proves: "died too early" compares `t_ms` (it died no later), "lived too long"
+ * compares `alive_ms` (it was still alive then).
+ */
 export interface PidGone {
   pid: number;
   t_ms: number;
+  alive_ms: number | null;
 }
 
 /**
@@ -135,13 +151,13 @@ export class PidWatch {
     return (await readJsonLines(this.host, this.out)).filter((l) => l.event === "gone") as unknown as PidGone[];
   }
 
-  /** Waits until every watched pid is gone; returns when each went. */
-  async allGone(timeoutMs: number): Promise<Map<number, number>> {
+  /** Waits until every watched pid is gone; returns each one's bracketed death. */
+  async allGone(timeoutMs: number): Promise<Map<number, PidGone>> {
     const gone = await waitFor(`pids ${this.pids.join(", ")} to exit`, async () => {
       const g = await this.gone();
       return g.length >= this.pids.length ? g : undefined;
     }, timeoutMs);
-    return new Map(gone.map((g) => [g.pid, g.t_ms]));
+    return new Map(gone.map((g) => [g.pid, g]));
   }
 }
 

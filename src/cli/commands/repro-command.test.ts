@@ -1,7 +1,6 @@
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { tempDirs } from "../../testing/temp-dirs.ts";
 import { main } from "../main.ts";
 
 /** Runs `distcheck repro ...` in this process; returns the exit code and what it printed on stdout. */
@@ -20,7 +19,7 @@ async function repro(args: string[]): Promise<{ code: number; out: string }> {
 
 describe("distcheck repro's input errors", () => {
   afterEach(() => vi.restoreAllMocks());
-  const reports = mkdtempSync(path.join(os.tmpdir(), "distcheck-repro-cli-"));
+  const reports = tempDirs("distcheck-repro-cli-")();
 
   it("prints the error's code and message as JSON with --json, and exits 2 for input", async () => {
     const { code, out } = await repro(["--from", path.join(reports, "nope"), "x", "--reports", reports, "--json"]);
