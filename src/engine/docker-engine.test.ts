@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ImageBuildError } from "../errors/distcheck-error.ts";
 import Docker from "dockerode";
@@ -42,6 +46,75 @@ describe("an engine endpoint", () => {
       else process.env.DOCKER_HOST = saved.host;
       if (saved.tls === undefined) delete process.env.DOCKER_TLS_VERIFY;
       else process.env.DOCKER_TLS_VERIFY = saved.tls;
+    }
+  });
+});
+
+// A network whose containers are gone can still hold endpoints an engine failed to release (seen on
+// Docker 20.10 after "too many open files"): removing it answers 403 "has active endpoints" forever.
+describe("removing a network", () => {
+  /** A fake Engine API on a Unix socket: the network refuses removal while any endpoint is connected. */
+  async function fakeEngine(endpoints: Record<string, { Name?: string }>) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "distcheck-fake-engine-"));
+    const socket = path.join(dir, "docker.sock");
+    const calls: string[] = [];
+    const server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        const route = `${req.method} ${(req.url ?? "").replace(/^\/v[\d.]+/, "").replace(/\?.*$/, "")}`;
+        calls.push(body ? `${route} ${body}` : route);
+        const reply = (status: number, json?: unknown) => {
+          res.writeHead(status, { "content-type": "application/json" });
+          res.end(json === undefined ? "" : JSON.stringify(json));
+        };
+        if (route === "DELETE /networks/net1") {
+          if (Object.keys(endpoints).length) reply(403, { message: "error while removing network: network distcheck-x id net1 has active endpoints" });
+          else reply(204);
+        } else if (route === "GET /networks/net1") reply(200, { Id: "net1", Containers: endpoints });
+        else if (route === "POST /networks/net1/disconnect") {
+          const name = (JSON.parse(body) as { Container: string }).Container;
+          const key = Object.keys(endpoints).find((k) => endpoints[k]!.Name === name || k === `ep-${name}`);
+          if (key) delete endpoints[key];
+          reply(key ? 200 : 404, key ? undefined : { message: `container ${name} is not connected` });
+        } else reply(404, { message: `no route ${route}` });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    return {
+      engine: new DockerEngine(`unix://${socket}`),
+      calls,
+      close: async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  it("force-disconnects endpoints left behind (by name, or by endpoint key), then removes it", async () => {
+    const fake = await fakeEngine({ abc: { Name: "distcheck-host-1" }, "ep-def": {} });
+    try {
+      await fake.engine.removeNetwork("net1");
+      expect(fake.calls).toEqual([
+        "DELETE /networks/net1",
+        "GET /networks/net1",
+        'POST /networks/net1/disconnect {"Container":"distcheck-host-1","Force":true}',
+        'POST /networks/net1/disconnect {"Container":"def","Force":true}',
+        "DELETE /networks/net1",
+      ]);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("removes a clean network with one request, and takes a missing one as removed", async () => {
+    const fake = await fakeEngine({});
+    try {
+      await fake.engine.removeNetwork("net1");
+      await fake.engine.removeNetwork("gone");
+      expect(fake.calls).toEqual(["DELETE /networks/net1", "DELETE /networks/gone"]);
+    } finally {
+      await fake.close();
     }
   });
 });
