@@ -3,7 +3,7 @@ import { expandCells } from "../matrix/matrix-loader.ts";
 import { enginesFor, type Selection } from "../matrix/selection.ts";
 import { hostAdapter } from "../hosts/host-adapters.ts";
 import { COMPATIBILITY_CORE_VERSIONS } from "../hosts/core-version-plan.ts";
-import { IMAGE_LABELS, ImageService, isWanted, type ImageTarget } from "./image-service.ts";
+import { IMAGE_LABELS, ImageService, isWanted, isWheelLayer, type ImageTarget } from "./image-service.ts";
 import { runLabels } from "../run/run-identity.ts";
 
 /** What to plan beyond the selected cells' base and host images. */
@@ -81,6 +81,8 @@ export interface ImageRow {
   sizeMiB: number;
   /** Wanted by the matrix, by its hosts' mutant catalog, or a wheel layer on a wanted host image. */
   wanted: boolean;
+  /** A wheel layer: a cache `images prune --caches` removes even while wanted. */
+  cache: boolean;
 }
 
 /** distcheck's images in each engine, and the wanted ones it lacks (missing mutant builds aside: `npm run mutants` builds the ones it needs). */
@@ -90,18 +92,18 @@ export async function listImages(selection: Selection): Promise<ImageRow[]> {
     const wanted = new Set(targets.map((t) => t.tag));
     for (const image of await service.list()) {
       const tag = image.tags[0] ?? image.id;
-      rows.push({ tag, kind: image.labels[IMAGE_LABELS.kind] ?? "?", platform: image.labels[IMAGE_LABELS.platform] ?? "?", sizeMiB: Math.round(image.sizeBytes / 1024 ** 2), wanted: isWanted(image, wanted) });
+      rows.push({ tag, kind: image.labels[IMAGE_LABELS.kind] ?? "?", platform: image.labels[IMAGE_LABELS.platform] ?? "?", sizeMiB: Math.round(image.sizeBytes / 1024 ** 2), wanted: isWanted(image, wanted), cache: isWheelLayer(image) });
     }
-    for (const t of targets) if (!isMutantBuild(t) && !rows.some((r) => r.tag === t.tag)) rows.push({ tag: t.tag, kind: t.kind, platform: t.platform.id, sizeMiB: 0, wanted: true });
+    for (const t of targets) if (!isMutantBuild(t) && !rows.some((r) => r.tag === t.tag)) rows.push({ tag: t.tag, kind: t.kind, platform: t.platform.id, sizeMiB: 0, wanted: true, cache: false });
   }
   return rows;
 }
 
 /** Removes the images neither the matrix nor its hosts' mutant catalog wants (with `all`, every one of distcheck's); reports each. Returns the number removed. */
-export async function pruneImages(selection: Selection, options: { all?: boolean; progress: (line: string) => void }): Promise<number> {
+export async function pruneImages(selection: Selection, options: { all?: boolean; caches?: boolean; progress: (line: string) => void }): Promise<number> {
   let count = 0;
   for (const { service, targets } of plannedImages(selection, { mutantCatalogs: true, everyHost: true })) {
-    for (const tag of await service.prune(targets, { all: options.all })) {
+    for (const tag of await service.prune(targets, { all: options.all, caches: options.caches })) {
       options.progress(`removed ${tag}`);
       count += 1;
     }

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ContainerEngine, EngineImage } from "../engine/container-engine.ts";
-import { IMAGE_LABELS, ImageService, isWanted } from "./image-service.ts";
+import { IMAGE_LABELS, ImageService, isWanted, type ImageTarget } from "./image-service.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -94,5 +94,28 @@ describe("isWanted", () => {
     expect(isWanted(image("distcheck/host-reference:old", { [IMAGE_LABELS.kind]: "host" }), wanted)).toBe(false);
     // Only wheel layers are kept by their parent label.
     expect(isWanted(image("distcheck/host-reference:x", { [IMAGE_LABELS.kind]: "host", [IMAGE_LABELS.parent]: "distcheck/host-reference:current" }), wanted)).toBe(false);
+  });
+});
+
+describe("ImageService.prune", () => {
+  const image = (tag: string, labels: Record<string, string>): EngineImage => ({ id: `sha256:${tag}`, tags: [tag], labels }) as EngineImage;
+  const held = () => [
+    image("distcheck/host-reference:current", { [IMAGE_LABELS.kind]: "host" }),
+    image("distcheck/host-reference:old", { [IMAGE_LABELS.kind]: "host" }),
+    image("distcheck/host-reference-wheels:on-current", { [IMAGE_LABELS.kind]: "wheels", [IMAGE_LABELS.parent]: "distcheck/host-reference:current" }),
+    image("distcheck/host-reference-wheels:on-old", { [IMAGE_LABELS.kind]: "wheels", [IMAGE_LABELS.parent]: "distcheck/host-reference:old" }),
+  ];
+  const keep = [{ tag: "distcheck/host-reference:current" }] as ImageTarget[];
+
+  it("removes stale images, children first, and keeps the wheel layers on a wanted host image", async () => {
+    const { engine, removed } = fakeEngine(held());
+    expect(await new ImageService(engine, ROOT).prune(keep)).toEqual(["distcheck/host-reference-wheels:on-old", "distcheck/host-reference:old"]);
+    expect(removed).toHaveLength(2);
+  });
+
+  it("with caches, also removes the wheel layers on a wanted host image, and never the host image", async () => {
+    const { engine } = fakeEngine(held());
+    const removed = await new ImageService(engine, ROOT).prune(keep, { caches: true });
+    expect(removed.sort()).toEqual(["distcheck/host-reference-wheels:on-current", "distcheck/host-reference-wheels:on-old", "distcheck/host-reference:old"]);
   });
 });

@@ -189,15 +189,19 @@ export class ImageService {
     return this.engine.listImages(`${IMAGE_LABELS.kind}`);
   }
 
-  /** Removes distcheck images that no target in `keep` wants (see isWanted), or all with `all`. */
-  async prune(keep: ImageTarget[], options: { all?: boolean } = {}): Promise<string[]> {
+  /**
+   * Removes distcheck images that no target in `keep` wants (see isWanted), or all with `all`; with
+   * `caches`, also every wheel layer (a cached pip install, rebuilt when a run next needs it): their
+   * hashes follow the suites' wheel sets, so old ones on a host image that did not change stay wanted.
+   */
+  async prune(keep: ImageTarget[], options: { all?: boolean; caches?: boolean } = {}): Promise<string[]> {
     const wanted = new Set(keep.map((t) => t.tag));
     const removed: string[] = [];
     // Children first: wheel layers sit on host layers, host layers on bases.
     const order: Record<string, number> = { wheels: 0, host: 1 };
     const images = (await this.list()).sort((a, b) => (order[a.labels[IMAGE_LABELS.kind] ?? ""] ?? 2) - (order[b.labels[IMAGE_LABELS.kind] ?? ""] ?? 2));
     for (const image of images) {
-      if (!options.all && isWanted(image, wanted)) continue;
+      if (!options.all && !(options.caches && isWheelLayer(image)) && isWanted(image, wanted)) continue;
       await this.engine.removeImage(image.id);
       removed.push(image.tags[0] ?? image.id);
     }
@@ -213,8 +217,13 @@ export function isWanted(image: EngineImage, wanted: ReadonlySet<string>): boole
   return image.tags.some((t) => wanted.has(t)) || isWheelLayerOn(image, wanted);
 }
 
+/** Whether an image is a cached wheel layer (sample wheels pip-installed on a host image). */
+export function isWheelLayer(image: EngineImage): boolean {
+  return image.labels[IMAGE_LABELS.kind] === "wheels";
+}
+
 /** Whether an image is a cached wheel layer on one of the host images tagged `hosts`. */
 function isWheelLayerOn(image: EngineImage, hosts: ReadonlySet<string>): boolean {
-  return image.labels[IMAGE_LABELS.kind] === "wheels" && hosts.has(image.labels[IMAGE_LABELS.parent] ?? "");
+  return isWheelLayer(image) && hosts.has(image.labels[IMAGE_LABELS.parent] ?? "");
 }
 

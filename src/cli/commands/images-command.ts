@@ -34,7 +34,7 @@ export function registerImagesCommand(program: Command): void {
         return;
       }
       for (const r of rows) {
-        const state = r.sizeMiB === 0 && r.wanted ? "missing " : r.wanted ? "current " : "stale   ";
+        const state = r.sizeMiB === 0 && r.wanted ? "missing " : !r.wanted ? "stale   " : r.cache ? "cache   " : "current ";
         process.stdout.write(`${state} ${r.kind.padEnd(5)} ${r.platform.padEnd(14)} ${String(r.sizeMiB).padStart(5)} MiB  ${r.tag}\n`);
       }
     });
@@ -42,8 +42,9 @@ export function registerImagesCommand(program: Command): void {
   matrixOptions(images.command("prune"))
     .description("remove distcheck images that neither the current matrix nor its hosts' mutant catalog wants (stale content hashes)")
     .option("--all", "remove every distcheck image, wanted or not")
-    .action(async (opts: MatrixOptions & { all?: boolean }) => {
-      const count = await pruneImages(select(opts), { all: opts.all, progress });
+    .option("--caches", "also remove every wheel layer (cached pip installs of sample wheels; rebuilt when a run needs one)")
+    .action(async (opts: MatrixOptions & { all?: boolean; caches?: boolean }) => {
+      const count = await pruneImages(select(opts), { all: opts.all, caches: opts.caches, progress });
       progress(`${count} image(s) removed`);
     });
 }
