@@ -10,6 +10,9 @@ export default defineConfig({
     reporters: resultsDir
       ? ["default", ["allure-vitest/reporter", { resultsDir }], ["./src/report/distcheck-vitest-reporter.ts", { resultsDir }]]
       : ["default"],
+    // Which conformance files start first (src/run/file-schedule.ts); other files keep vitest's order.
+    // vitest reads the sequencer from the root config only: set in a project, it is silently ignored.
+    sequence: { sequencer: FileSchedule },
     projects: [
       {
         test: {
@@ -58,7 +61,6 @@ export default defineConfig({
           // (src/run/file-schedule.ts says which files start first).
           fileParallelism: true,
           maxWorkers: 2,
-          sequence: { sequencer: FileSchedule },
         },
       },
       {
