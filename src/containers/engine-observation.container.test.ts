@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import Docker from "dockerode";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { diffLayerSince, diffSnapshots, snapshotLayer, type FilesystemSnapshot, type SnapshotDiff } from "../../suites/support/filesystem-snapshot.ts";
 import { expandCells, loadMatrix } from "../matrix/matrix-loader.ts";
 import type { Cell } from "../matrix/matrix.ts";
@@ -116,6 +116,29 @@ describe.each(cells)("Engine API observation on $platform.id", (cell) => {
     expect(ours).toEqual(sums);
     const sizes = (await sh(c, "cd /tmp/t && find . -type f -printf '%s %p\\n' | sort")).trim().split("\n");
     expect(tree.filter((e) => e.type === "f").map((e) => `${e.size} .${e.path.slice("/tmp/t".length)}`).sort()).toEqual(sizes);
+  });
+
+  it("readTree without hashes reads the merged overlay here, and gives exactly the records of the engine's tar", async () => {
+    await sh(c, "mkdir -p /tmp/t/sub/deeper && touch -d '2026-01-01 00:00:00.987654321' /tmp/t/sub/big.bin && ln /tmp/t/sub/big.bin /tmp/t/sub/deeper/hard2 && python3 -c \"import socket; socket.socket(socket.AF_UNIX).bind('/tmp/t/sock')\"");
+    const archived = (root: string) => (c as unknown as { archiveTree(r: string): Promise<unknown> }).archiveTree(root);
+    const viaArchive = vi.spyOn(c as unknown as { archiveTree(r: string): Promise<unknown> }, "archiveTree");
+    try {
+      const local = await c.readTree("/tmp/t");
+      expect(viaArchive, "read from the merged overlay, not the archive endpoint").not.toHaveBeenCalled();
+      expect(local).toEqual(await archived("/tmp/t"));
+      expect(local.map((e) => e.path)).not.toContain("/tmp/t/sock");
+      expect(local.find((e) => e.path === "/tmp/t/sub/deeper/hard2")).toMatchObject({ type: "f", target: "t/sub/big.bin", size: 70000 });
+      // A file is its own tree; a missing one is container_file_missing, as from the engine.
+      expect(await c.readTree("/tmp/t/a.txt")).toEqual(await archived("/tmp/t/a.txt"));
+      await expect(c.readTree("/tmp/t/missing")).rejects.toMatchObject({ code: "container_file_missing" });
+      // A tree with a file the engine mounts (/etc/hosts) is not all in the overlay: read from the engine.
+      viaArchive.mockClear();
+      expect((await c.readTree("/etc")).map((e) => e.path)).toContain("/etc/hosts");
+      expect(viaArchive).toHaveBeenCalledTimes(1);
+    } finally {
+      viaArchive.mockRestore();
+      await sh(c, "rm -rf /tmp/t/sub/deeper /tmp/t/sock");
+    }
   });
 
   it("readFile with reuseIfUnchanged hands back what the file holds now: appended, rewritten, removed", async () => {
