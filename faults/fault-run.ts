@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import Docker from "dockerode";
 import { execa, type ResultPromise } from "execa";
@@ -75,6 +76,15 @@ export async function suitesRunning(runId: string, platform?: string): Promise<v
   await until(`host containers of ${runId}`, async () => {
     const cs = await docker.listContainers({ filters: { label: [`${LABELS.run}=${runId}`] } });
     return cs.filter((c) => !c.Labels["dev.distcheck.reaper"] && c.Labels["dev.distcheck.cell"] && (!platform || c.Labels["dev.distcheck.cell"].startsWith(`${platform}.`))).length >= 1 ? true : undefined;
+  }, 240_000);
+}
+
+/** Waits until `count` tests of the run have finished (their records are in its results folder). */
+export async function testsFinished(runId: string, count: number): Promise<void> {
+  const dir = path.join(FAULT_REPORTS, runId, "results", "distcheck");
+  await until(`${count} finished test(s) of ${runId}`, async () => {
+    const records = existsSync(dir) ? readdirSync(dir).filter((f) => /^[0-9a-f]{16,}\.json$/.test(f)) : [];
+    return records.length >= count ? true : undefined;
   }, 240_000);
 }
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { leftAfter, leftovers, nativeCellArgs, removeRuns, startRun, suitesRunning, summaryPath } from "./fault-run.ts";
+import { leftAfter, leftovers, nativeCellArgs, removeRuns, startRun, suitesRunning, summaryPath, testsFinished } from "./fault-run.ts";
 
 // Faults a nightly gate meets (issue #16): CI cancels a job by killing its whole process tree, or
 // interrupts it. Each test runs a real `distcheck run` on one native cell and asserts its exit code,
@@ -71,16 +71,36 @@ describe("faults", () => {
   it("6. SIGINT: exit 130, the report of what ran is written, nothing is left", async () => {
     const runId = `fault-sigint-${process.pid}`;
     runIds.push(runId);
-    const run = startRun({ runId, args: nativeCellArgs("hostile-archives") });
-    await suitesRunning(runId);
-    // Let a few tests finish, so there is something to report.
-    await new Promise((res) => setTimeout(res, 8_000));
+    // shutdown-timing: its first tests finish within seconds of its hosts' boot, and it then waits out
+    // grace periods for a minute, so the signal lands mid-suite (hostile-archives takes 8 s natively now).
+    const run = startRun({ runId, args: nativeCellArgs("shutdown-timing") });
+    // A finished test, so there is something to report.
+    await testsFinished(runId, 1);
     process.kill(run.pid!, "SIGINT");
     const r = await run;
     expect(r.exitCode, `signal ${r.signal ?? "none"}; output:\n${String(r.all ?? "").slice(-3000)}`).toBe(130);
     expect(existsSync(summaryPath(runId)), `${summaryPath(runId)} written`).toBe(true);
     const summary = JSON.parse(readFileSync(summaryPath(runId), "utf8")) as { gate: { passed: boolean }; totals: Record<string, number> };
     expect(summary.gate.passed, "an interrupted run never passes the gate").toBe(false);
+    expect(await leftovers(runId), "left after exit 130").toEqual([]);
+  }, 400_000);
+
+  it("7. SIGINT while the report is written: the report completes, exit 130, nothing is left", async () => {
+    const runId = `fault-sigint-report-${process.pid}`;
+    runIds.push(runId);
+    const run = startRun({ runId, args: nativeCellArgs("kernel") });
+    let sent = false;
+    run.stderr!.on("data", (chunk: Buffer) => {
+      if (!sent && chunk.toString().includes("generating the Allure report")) {
+        sent = true;
+        process.kill(run.pid!, "SIGINT");
+      }
+    });
+    const r = await run;
+    expect(sent, "the run reached its report").toBe(true);
+    expect(r.exitCode, `signal ${r.signal ?? "none"}; output:\n${String(r.all ?? "").slice(-3000)}`).toBe(130);
+    expect(String(r.all), "it says why it exits 130").toMatch(/SIGINT while the report was written/);
+    expect(existsSync(summaryPath(runId)), `${summaryPath(runId)} written`).toBe(true);
     expect(await leftovers(runId), "left after exit 130").toEqual([]);
   }, 400_000);
 });

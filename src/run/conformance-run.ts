@@ -315,7 +315,9 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
     ],
     abort.signal,
   );
-  unsubscribe?.();
+  // Interrupts stay subscribed through the report: a SIGINT while it is written (the suites done)
+  // lets it finish and exits 130 without a sign-off; unsubscribed, the signal killed the process
+  // mid-write. A second signal still exits at once (onSignals).
   const wall = ((performance.now() - wallStart) / 1000).toFixed(1);
   if (result.status === "interrupted") {
     progress(`interrupted after ${wall} s; everything this run created was removed`);
@@ -328,12 +330,26 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
       writeFileSync(path.join(resultsDir, RECORDS_DIR, `${RUN_ERRORS_FILE}-interrupted.json`), JSON.stringify(errors));
       await publishReport({ selection, reportsRoot, runId: run.runId, resultsDirs: [resultsDir], filtered, progress, out: opts.out }).catch((error: unknown) => progress(`the report of the interrupted run could not be written: ${(error as Error).message}`));
     }
+    unsubscribe?.();
     return EXIT.interrupted;
   }
-  if (result.error) throw result.error;
-  const summary = await publishReport({ selection, reportsRoot, runId: run.runId, resultsDirs: [resultsDir], filtered, progress, out: opts.out });
-  // Also when the gate failed: the bundle then records NOT_CERTIFIED.
-  if (signOff) await writeSignOff(signOff, { summary, resultsDir, vitestExitCode: testExit, scope: { suites: selection.matrix.suites, filtered } }, progress);
+  if (result.error) {
+    unsubscribe?.();
+    throw result.error;
+  }
+  let summary: Awaited<ReturnType<typeof publishReport>>;
+  try {
+    summary = await publishReport({ selection, reportsRoot, runId: run.runId, resultsDirs: [resultsDir], filtered, progress, out: opts.out });
+    if (interruption) {
+      progress(`${interruption} while the report was written: the suites had finished and the report is complete; no sign-off (wall time ${wall} s)`);
+      return EXIT.interrupted;
+    }
+    // Also when the gate failed: the bundle then records NOT_CERTIFIED.
+    if (signOff) await writeSignOff(signOff, { summary, resultsDir, vitestExitCode: testExit, scope: { suites: selection.matrix.suites, filtered } }, progress);
+  } finally {
+    unsubscribe?.();
+  }
+  if (interruption) return EXIT.interrupted;
   progress(`wall time ${wall} s`);
   // A machine problem (engine, qemu, disk) makes the verdicts of the cells it hit unknown, whatever
   // else failed: exit 3, with the problems and their fixes printed above.
