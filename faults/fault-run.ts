@@ -1,8 +1,9 @@
-import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import Docker from "dockerode";
 import { execa, type ResultPromise } from "execa";
 import { PACKAGE_ROOT } from "../src/matrix/selection.ts";
+import { resultsDirOf } from "../src/report/publish-report.ts";
+import { readRecords } from "../src/report/records-reader.ts";
 import { LABELS } from "../src/run/run-identity.ts";
 
 // What every fault test does: start a real `distcheck run` as CI does, wait for it to be busy, and
@@ -79,13 +80,9 @@ export async function suitesRunning(runId: string, platform?: string): Promise<v
   }, 240_000);
 }
 
-/** Waits until `count` tests of the run have finished (their records are in its results folder). */
+/** Waits until `count` tests of the run have finished (their records are in its results folder; one written half counts as not yet). */
 export async function testsFinished(runId: string, count: number): Promise<void> {
-  const dir = path.join(FAULT_REPORTS, runId, "results", "distcheck");
-  await until(`${count} finished test(s) of ${runId}`, async () => {
-    const records = existsSync(dir) ? readdirSync(dir).filter((f) => /^[0-9a-f]{16,}\.json$/.test(f)) : [];
-    return records.length >= count ? true : undefined;
-  }, 240_000);
+  await until(`${count} finished test(s) of ${runId}`, async () => (readRecords([resultsDirOf(FAULT_REPORTS, runId)]).size >= count ? true : undefined), 240_000);
 }
 
 /** Removes whatever of these runs is still in the engine (a failed test's leftovers). */

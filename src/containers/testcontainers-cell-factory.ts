@@ -364,21 +364,30 @@ class StartedTestcontainersCell implements StartedCellContainer {
 
   /** The container's merged overlay folder on this machine and the paths mounted over it, once. */
   private async mergedView(): Promise<{ dir: string; mounts: string[] } | undefined> {
-    const info = (await engineClient(this.cell)
-      .getContainer(this.id)
-      .inspect()
-      .catch(() => undefined)) as { GraphDriver?: { Name?: string; Data?: Record<string, string> }; Mounts?: Array<{ Destination?: string }> } | undefined;
+    const info = await this.storage().catch(() => undefined);
     const dir = info?.GraphDriver?.Name === "overlay2" ? info.GraphDriver.Data?.MergedDir : undefined;
     if (!dir) return undefined;
     const mounts = [...ENGINE_MOUNTED_FILES, ...(info!.Mounts ?? []).map((m) => (m.Destination ?? "/").replace(/\/+$/, "") || "/")];
     return { dir, mounts };
   }
 
+  private storageInfo?: Promise<ContainerStorage>;
+
+  /** Where the engine keeps the container's filesystem and what it mounts over it: inspected once (neither changes while the container exists). */
+  private storage(): Promise<ContainerStorage> {
+    if (!this.storageInfo) {
+      this.storageInfo = engineClient(this.cell)
+        .getContainer(this.id)
+        .inspect()
+        .catch((cause: unknown) => Promise.reject(containerFailure("container_exec_failed", this.cell, this.id, "inspect it", cause))) as Promise<ContainerStorage>;
+      // A failed inspection is asked again next time.
+      this.storageInfo.catch(() => (this.storageInfo = undefined));
+    }
+    return this.storageInfo;
+  }
+
   async layerDirectories(): Promise<string[] | undefined> {
-    const info = (await engineClient(this.cell)
-      .getContainer(this.id)
-      .inspect()
-      .catch((cause: unknown) => Promise.reject(containerFailure("container_exec_failed", this.cell, this.id, "inspect it", cause)))) as { GraphDriver?: { Name?: string; Data?: Record<string, string> } };
+    const info = await this.storage();
     const upper = info.GraphDriver?.Name === "overlay2" ? info.GraphDriver.Data?.UpperDir : undefined;
     return upper === undefined ? undefined : foldersUnder(upper);
   }
@@ -455,6 +464,12 @@ async function statIn(container: Docker.Container, path: string, fail: (cause: u
     if ((cause as { statusCode?: number } | null)?.statusCode === 404) return undefined;
     throw fail(cause);
   }
+}
+
+/** What the engine's inspection says of a container's storage. */
+interface ContainerStorage {
+  GraphDriver?: { Name?: string; Data?: Record<string, string> };
+  Mounts?: Array<{ Destination?: string }>;
 }
 
 /** Files the engine bind-mounts into every container; the merged overlay does not show them. */

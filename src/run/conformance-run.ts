@@ -318,43 +318,38 @@ export async function runConformance(opts: ConformanceRunOptions): Promise<ExitC
   // Interrupts stay subscribed through the report: a SIGINT while it is written (the suites done)
   // lets it finish and exits 130 without a sign-off; unsubscribed, the signal killed the process
   // mid-write. A second signal still exits at once (onSignals).
-  const wall = ((performance.now() - wallStart) / 1000).toFixed(1);
-  if (result.status === "interrupted") {
-    progress(`interrupted after ${wall} s; everything this run created was removed`);
-    // What ran is still reported (its gate fails: the clauses that did not run are missing).
-    if (existsSync(resultsDir)) {
-      // vitest stops cleanly on SIGTERM and records only what finished: the run's own record of the
-      // interruption fails the gate, or a filtered run whose finished tests all passed would pass it.
-      const errors: RunErrors = { modules: [], unhandled: [`the run was interrupted (${interruption || "aborted"}) before its suites finished`] };
-      mkdirSync(path.join(resultsDir, RECORDS_DIR), { recursive: true });
-      writeFileSync(path.join(resultsDir, RECORDS_DIR, `${RUN_ERRORS_FILE}-interrupted.json`), JSON.stringify(errors));
-      await publishReport({ selection, reportsRoot, runId: run.runId, resultsDirs: [resultsDir], filtered, progress, out: opts.out }).catch((error: unknown) => progress(`the report of the interrupted run could not be written: ${(error as Error).message}`));
-    }
-    unsubscribe?.();
-    return EXIT.interrupted;
-  }
-  if (result.error) {
-    unsubscribe?.();
-    throw result.error;
-  }
-  let summary: Awaited<ReturnType<typeof publishReport>>;
   try {
-    summary = await publishReport({ selection, reportsRoot, runId: run.runId, resultsDirs: [resultsDir], filtered, progress, out: opts.out });
+    const wall = ((performance.now() - wallStart) / 1000).toFixed(1);
+    if (result.status === "interrupted") {
+      progress(`interrupted after ${wall} s; everything this run created was removed`);
+      // What ran is still reported (its gate fails: the clauses that did not run are missing).
+      if (existsSync(resultsDir)) {
+        // vitest stops cleanly on SIGTERM and records only what finished: the run's own record of the
+        // interruption fails the gate, or a filtered run whose finished tests all passed would pass it.
+        const errors: RunErrors = { modules: [], unhandled: [`the run was interrupted (${interruption || "aborted"}) before its suites finished`] };
+        mkdirSync(path.join(resultsDir, RECORDS_DIR), { recursive: true });
+        writeFileSync(path.join(resultsDir, RECORDS_DIR, `${RUN_ERRORS_FILE}-interrupted.json`), JSON.stringify(errors));
+        await publishReport({ selection, reportsRoot, runId: run.runId, resultsDirs: [resultsDir], filtered, progress, out: opts.out }).catch((error: unknown) => progress(`the report of the interrupted run could not be written: ${(error as Error).message}`));
+      }
+      return EXIT.interrupted;
+    }
+    if (result.error) throw result.error;
+    const summary = await publishReport({ selection, reportsRoot, runId: run.runId, resultsDirs: [resultsDir], filtered, progress, out: opts.out });
     if (interruption) {
       progress(`${interruption} while the report was written: the suites had finished and the report is complete; no sign-off (wall time ${wall} s)`);
       return EXIT.interrupted;
     }
     // Also when the gate failed: the bundle then records NOT_CERTIFIED.
     if (signOff) await writeSignOff(signOff, { summary, resultsDir, vitestExitCode: testExit, scope: { suites: selection.matrix.suites, filtered } }, progress);
+    if (interruption) return EXIT.interrupted;
+    progress(`wall time ${wall} s`);
+    // A machine problem (engine, qemu, disk) makes the verdicts of the cells it hit unknown, whatever
+    // else failed: exit 3, with the problems and their fixes printed above.
+    if (summary.infrastructure.length > 0) return EXIT.infrastructure;
+    // vitest exits 1 for failed tests, waived ones too; the gate counts what no waiver covers, and
+    // fails on suite files that did not run. Any other vitest exit is a failure of its own.
+    return summary.gate.passed && (testExit === 0 || (testExit === EXIT.failed && summary.totals.waived > 0)) ? EXIT.ok : EXIT.failed;
   } finally {
     unsubscribe?.();
   }
-  if (interruption) return EXIT.interrupted;
-  progress(`wall time ${wall} s`);
-  // A machine problem (engine, qemu, disk) makes the verdicts of the cells it hit unknown, whatever
-  // else failed: exit 3, with the problems and their fixes printed above.
-  if (summary.infrastructure.length > 0) return EXIT.infrastructure;
-  // vitest exits 1 for failed tests, waived ones too; the gate counts what no waiver covers, and
-  // fails on suite files that did not run. Any other vitest exit is a failure of its own.
-  return summary.gate.passed && (testExit === 0 || (testExit === EXIT.failed && summary.totals.waived > 0)) ? EXIT.ok : EXIT.failed;
 }
